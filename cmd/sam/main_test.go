@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runSam(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = run(context.Background(), args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+func write(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestBadInput: every malformed input exits 2 with one line naming the problem, no panic trace,
+// and writes nothing.
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	good := write(t, dir, "good.csv", "a,b,y\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n")
+	ragged := write(t, dir, "ragged.csv", "a,b,y\n1,2,0\n3,4\n")
+	text := write(t, dir, "text.csv", "a,b,y\n1,x,0\n3,4,1\n")
+	nan := write(t, dir, "nan.csv", "a,b,y\n1,NaN,0\n3,4,1\n")
+	inf := write(t, dir, "inf.csv", "a,b,y\n1,2,0\n3,Inf,1\n")
+	norows := write(t, dir, "norows.csv", "a,b,y\n")
+	badlab := write(t, dir, "badlab.csv", "a,b,y\n1,2,0\n3,4,-1\n")
+	idx := filepath.Join(dir, "idx")
+	os.Mkdir(idx, 0o755)
+	for _, f := range []string{"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"} {
+		write(t, idx, f, "\x1f\x8b\x08\x00garbage")
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // a fragment the message must contain
+	}{
+		{"missing csv", []string{"--data", "csv:" + filepath.Join(dir, "nope.csv")}, "nope.csv"},
+		{"ragged", []string{"--data", "csv:" + ragged}, "ragged.csv"},
+		{"non-numeric", []string{"--data", "csv:" + text}, "text.csv"},
+		{"nan", []string{"--data", "csv:" + nan}, "nan.csv"},
+		{"inf", []string{"--data", "csv:" + inf}, "inf.csv"},
+		{"no rows", []string{"--data", "csv:" + norows}, "norows.csv"},
+		{"unknown target", []string{"--data", "csv:" + good, "--target", "zz"}, "zz"},
+		{"label out of range", []string{"--data", "csv:" + badlab}, "badlab.csv"},
+		{"corrupt idx", []string{"--data", "mnist", "--data-dir", idx}, "idx"},
+		{"negative rho", []string{"--data", "csv:" + good, "--rho", "-0.1"}, "--rho"},
+		{"p <= 1", []string{"--data", "csv:" + good, "--p", "1"}, "--p"},
+		{"p text", []string{"--data", "csv:" + good, "--p", "two"}, "--p"},
+		{"lr 0", []string{"--data", "csv:" + good, "--lr", "0"}, "--lr"},
+		{"batch 0", []string{"--data", "csv:" + good, "--batch-size", "0"}, "--batch-size"},
+		{"val fraction 1", []string{"--data", "csv:" + good, "--val-fraction", "1"}, "--val-fraction"},
+		{"negative fraction", []string{"--data", "csv:" + good, "--test-fraction", "-0.1"}, "--test-fraction"},
+		{"fractions sum", []string{"--data", "csv:" + good, "--val-fraction", "0.5", "--test-fraction", "0.5"}, "fraction"},
+		{"unknown model", []string{"--data", "csv:" + good, "--model", "transformer"}, "--model"},
+		{"unknown data", []string{"--data", "cifar-1000"}, "cifar-1000"},
+		{"bad hidden", []string{"--data", "csv:" + good, "--hidden", "256,x"}, "--hidden"},
+		{"bad flag value", []string{"--data", "csv:" + good, "--epochs", "many"}, "--epochs"},
+		{"unknown flag", []string{"--data", "csv:" + good, "--rh0", "1"}, "rh0"},
+		{"bad opt", []string{"--data", "csv:" + good, "--opt", "lbfgs"}, "--opt"},
+		{"bad schedule", []string{"--data", "csv:" + good, "--schedule", "linear"}, "--schedule"},
+		{"label noise 2", []string{"--data", "csv:" + good, "--label-noise", "2"}, "--label-noise"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(dir, "out-"+strings.ReplaceAll(tc.name, " ", "-"))
+			// --epochs 1 comes first so that a test's own value wins (pflag keeps the last).
+			code, stdout, stderr := runSam(t, append([]string{"train", "--quiet", "--out", out, "--epochs", "1"}, tc.args...)...)
+			if code != 2 {
+				t.Fatalf("exit %d, want 2; stderr %q stdout %q", code, stderr, stdout)
+			}
+			lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "sam: ") {
+				t.Fatalf("stderr is not one 'sam: ' line: %q", stderr)
+			}
+			if !strings.Contains(stderr, tc.want) {
+				t.Fatalf("message %q does not name %q", stderr, tc.want)
+			}
+			if strings.Contains(stderr, "goroutine") || strings.Contains(stderr, "panic") {
+				t.Fatalf("panic trace: %q", stderr)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Fatalf("output directory %s was created", out)
+			}
+		})
+	}
+}
+
+// TestTrainCSV trains end to end on a CSV and checks the three outputs and the --save copy.
+func TestTrainCSV(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("x1,x2,y\n")
+	for i := 0; i < 50; i++ {
+		x1, x2 := float64(i%7)-3, float64(i%5)-2
+		fmt.Fprintf(&b, "%g,%g,%g\n", x1, x2, 2*x1-x2+1)
+	}
+	csv := write(t, dir, "lin.csv", b.String())
+	out := filepath.Join(dir, "run")
+	save := filepath.Join(dir, "w.safetensors")
+	code, stdout, stderr := runSam(t, "train", "--data", "csv:"+csv, "--target", "y", "--model", "linear",
+		"--init", "zeros", "--batch-size", "full", "--steps", "300", "--val-fraction", "0", "--test-fraction", "0",
+		"--standardize=false", "--opt", "sgd", "--lr", "0.05", "--rho", "0.01", "--out", out, "--save", save)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "train loss") {
+		t.Fatalf("stdout %q", stdout)
+	}
+	for _, f := range []string{"metrics.jsonl", "summary.json", "model.safetensors"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(save); err != nil {
+		t.Fatal(err)
+	}
+	var s map[string]any
+	js, _ := os.ReadFile(filepath.Join(out, "summary.json"))
+	json.Unmarshal(js, &s)
+	if _, ok := s["train_acc"]; ok {
+		t.Fatal("regression summary has an accuracy")
+	}
+	if l := s["train_loss"].(float64); l > 0.05 {
+		t.Fatalf("train loss %g on an exactly linear target", l)
+	}
+}
+
+func TestHelpExplainsFlags(t *testing.T) {
+	code, stdout, _ := runSam(t, "train", "--help")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, f := range []string{"--data", "--target", "--model", "--hidden", "--opt", "--rho", "--p", "--adaptive", "--eta",
+		"--m ", "--lr", "--momentum", "--nesterov", "--l2", "--weight-decay", "--batch-size", "--epochs", "--steps",
+		"--seed", "--init", "--label-noise", "--val-fraction", "--test-fraction", "--standardize", "--schedule",
+		"--warmup", "--clip", "--label-smoothing", "--out", "--save"} {
+		if !strings.Contains(stdout, f) {
+			t.Errorf("--help does not mention %s", f)
+		}
+	}
+}
+
+func TestDivergenceExitsOne(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("x,y\n")
+	for i := 0; i < 20; i++ {
+		fmt.Fprintf(&b, "%d,%d\n", i, 3*i)
+	}
+	csv := write(t, dir, "d.csv", b.String())
+	out := filepath.Join(dir, "run")
+	code, _, stderr := runSam(t, "train", "--quiet", "--data", "csv:"+csv, "--model", "linear", "--standardize=false", "--opt", "sgd",
+		"--batch-size", "full", "--steps", "1000", "--lr", "10", "--out", out)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "diverged") || strings.Count(stderr, "\n") != 1 {
+		t.Fatalf("stderr %q", stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "model.safetensors")); err != nil {
+		t.Fatal("last good weights not saved")
+	}
+}

@@ -1,0 +1,81 @@
+package data
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Options tune Open.
+type Options struct {
+	Target string // CSV target column name; "" = last column
+	Task   Task   // how to read the CSV target
+	Dir    string // override directory for mnist / fashion-mnist IDX files ("" = default lookup)
+}
+
+// Source is what a data spec names: the training pool and, where the data
+// set has one, its official test set.
+type Source struct {
+	Name  string
+	Train *Set
+	Test  *Set // nil when the data set has no official test split (tabular data)
+	Image bool // pixel data (mnist family) rather than tabular
+}
+
+// Specs lists the data sets Open knows, besides "csv:PATH".
+var Specs = []string{"mnist", "fashion-mnist", "iris", "wine", "breast-cancer", "digits"}
+
+// Open loads "mnist", "fashion-mnist", "iris", "wine", "breast-cancer",
+// "digits" or "csv:PATH". Names are case-insensitive and "_" may stand for
+// "-". Options.Target and Options.Task apply to CSV files only; the built-in
+// data sets are all classification data sets and Open reports an error if a
+// target column or the regression task is asked of them. Options.Dir applies
+// to mnist and fashion-mnist only.
+//
+// The sklearn sets keep their raw feature values (digits: pixel counts
+// 0..16, Shape [1,8,8]); MNIST pixels are scaled to [0,1]. Only the MNIST
+// family has Image set and an official test set.
+func Open(spec string, o Options) (*Source, error) {
+	s := strings.TrimSpace(spec)
+	if len(s) >= 4 && strings.EqualFold(s[:4], "csv:") {
+		path := s[4:]
+		if path == "" {
+			return nil, fmt.Errorf("data: data spec %q names no file (want csv:PATH)", spec)
+		}
+		if o.Task != Classification && o.Task != Regression {
+			return nil, fmt.Errorf("data: %s: unknown task %v", s, o.Task)
+		}
+		return openCSV(path, o)
+	}
+	name := strings.ReplaceAll(strings.ToLower(s), "_", "-")
+	if name == "fashionmnist" {
+		name = "fashion-mnist"
+	}
+	known := false
+	for _, k := range Specs {
+		known = known || k == name
+	}
+	if !known {
+		return nil, fmt.Errorf("data: unknown data set %q (want %s or csv:PATH)", spec, strings.Join(Specs, ", "))
+	}
+	if o.Target != "" {
+		return nil, fmt.Errorf("data: %s: a target column (%q) can only be chosen for csv:PATH data", name, o.Target)
+	}
+	if o.Task != Classification {
+		return nil, fmt.Errorf("data: %s is a classification data set; the %v task applies only to csv:PATH data", name, o.Task)
+	}
+	switch name {
+	case "mnist":
+		dir, err := mnistDir(o)
+		if err != nil {
+			return nil, err
+		}
+		return openIDXSource(name, dir, mnistClassNames)
+	case "fashion-mnist":
+		dir, err := fashionMNISTDir(o)
+		if err != nil {
+			return nil, err
+		}
+		return openIDXSource(name, dir, fashionClassNames)
+	}
+	return openSklearn(name)
+}

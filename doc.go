@@ -1,0 +1,19 @@
+// Package sam implements Sharpness-Aware Minimization (Foret, Kleiner, Mobahi, Neyshabur,
+// "Sharpness-Aware Minimization for Efficiently Improving Generalization", ICLR 2021).
+//
+// SAM minimises max_{‖ε‖_p ≤ ρ} L_S(w+ε) + (λ/2)‖w‖². Each step
+//
+//  1. takes the mini-batch gradient g = ∇L_B(w),
+//  2. moves to the (first-order) worst point w+ε, ε = ρ·sign(g)|g|^(q−1)/(‖g‖_q^q)^(1/p),
+//  3. takes the gradient there, g_SAM = ∇L_B(w+ε), on the same batch,
+//  4. adds the L2 gradient λw at the unperturbed weights (weight spans only), and
+//  5. lets any base optimizer (package optim) step with g_SAM.
+//
+// w itself is never perturbed: the second gradient is taken at a separate copy. ρ = 0 is exactly
+// the base optimizer at the cost of one pass. ASAM (Kwon et al., ICML 2021) scales ε element-wise
+// by T = |w|+η on weight spans, and m-sharpness (SAM paper §4.1) computes ε per chunk of m
+// examples and averages the chunks' g_SAM.
+//
+// The package knows nothing about models or files: a model enters only as a Loss function over
+// the flat parameter vector, and its parameter Layout says which spans are weights.
+package sam

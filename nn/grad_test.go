@@ -1,0 +1,308 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/samgo/sam/param"
+)
+
+// fdTol is the relative tolerance of the float32 finite-difference checks below.
+const fdTol = 2e-3
+
+func randVec(rng *rand.Rand, n int, scale float64) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64() * scale)
+	}
+	return v
+}
+
+// compare checks an analytic gradient against central differences of f along every coordinate
+// (and along random directions, which average out float32 noise).
+func compare(t *testing.T, what string, x, grad []float32, f func() float64, h float64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(7, 7))
+	scale := 0.0
+	for _, g := range grad {
+		scale = math.Max(scale, math.Abs(float64(g)))
+	}
+	scale = math.Max(scale, 1e-3)
+	for i := range x {
+		old := x[i]
+		x[i] = old + float32(h)
+		fp := f()
+		x[i] = old - float32(h)
+		fm := f()
+		x[i] = old
+		num := (fp - fm) / (float64(float32(old+float32(h))) - float64(float32(old-float32(h))))
+		if d := math.Abs(num - float64(grad[i])); d > fdTol*scale+1e-4*math.Abs(num) {
+			t.Fatalf("%s[%d]: analytic %.6g, numeric %.6g (scale %.3g)", what, i, grad[i], num, scale)
+		}
+	}
+	for k := 0; k < 3; k++ {
+		v := randVec(rng, len(x), 1)
+		orig := append([]float32(nil), x...)
+		var dot float64
+		for i := range x {
+			dot += float64(v[i]) * float64(grad[i])
+		}
+		// A small step along the whole vector keeps clear of ReLU kinks and curvature.
+		hd := h / 10
+		for i := range x {
+			x[i] = orig[i] + float32(hd)*v[i]
+		}
+		fp := f()
+		for i := range x {
+			x[i] = orig[i] - float32(hd)*v[i]
+		}
+		fm := f()
+		copy(x, orig)
+		num := (fp - fm) / (2 * hd)
+		if d := math.Abs(num - dot); d > 5e-3*math.Max(math.Abs(dot), 0.05) {
+			t.Fatalf("%s along random direction %d: analytic %.6g, numeric %.6g", what, k, dot, num)
+		}
+	}
+}
+
+// checkLayer verifies a layer's parameter and input gradients with the scalar L = Σ r∘y.
+func checkLayer(t *testing.T, l Layer, in []int, n int, ctx *Ctx) {
+	t.Helper()
+	var lay param.Layout
+	out, err := l.Build(&lay, "l", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	w := make([]float32, lay.Size())
+	l.Init(w, rng)
+	for i := range w { // break symmetry beyond the initialiser's range
+		w[i] += float32(rng.NormFloat64() * 0.1)
+	}
+	x := randVec(rng, n*size(in), 1)
+	r := randVec(rng, n*size(out), 1)
+	seed := uint64(3)
+	f := func() float64 {
+		c := *ctx
+		if c.Train {
+			c.Rng = rand.New(rand.NewPCG(seed, 1))
+		}
+		y := l.Forward(&c, w, x, n)
+		var s float64
+		for i, v := range y {
+			s += float64(v) * float64(r[i])
+		}
+		return s
+	}
+	f()
+	g := make([]float32, lay.Size())
+	dx := append([]float32(nil), l.Backward(ctx, w, g, r, n, true)...)
+	if lay.Size() > 0 {
+		compare(t, "dparams", w, g, f, 1e-2)
+	}
+	compare(t, "dx", x, dx, f, 1e-2)
+}
+
+func TestLayerGradients(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		l    Layer
+		in   []int
+	}{
+		{"dense", &Dense{Out: 5}, []int{7}},
+		{"dense nobias", &Dense{Out: 3, NoBias: true}, []int{4}},
+		{"dense 2d input", &Dense{Out: 3}, []int{2, 3}},
+		{"tanh", &Activation{Func: "tanh"}, []int{6}},
+		{"sigmoid", &Activation{Func: "sigmoid"}, []int{6}},
+		{"relu", &Activation{Func: "relu"}, []int{6}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { checkLayer(t, tc.l, tc.in, 4, &Ctx{}) })
+	}
+	t.Run("dropout train", func(t *testing.T) {
+		checkLayer(t, &Dropout{P: 0.3}, []int{8}, 3, &Ctx{Train: true, Rng: rand.New(rand.NewPCG(3, 1))})
+	})
+}
+
+func TestLossGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	n, k := 5, 4
+	labels := []int32{0, 3, 1, 1, 2}
+	binary := []int32{0, 1, 1, 0, 1}
+	for _, tc := range []struct {
+		name string
+		loss Loss
+		dim  int
+		t    Target
+	}{
+		{"ce", SoftmaxCrossEntropy{}, k, Target{Labels: labels}},
+		{"ce smoothing", SoftmaxCrossEntropy{Smoothing: 0.1}, k, Target{Labels: labels}},
+		{"mse", MSE{}, 3, Target{Y: randVec(rng, n*3, 1)}},
+		{"bce targets", BCEWithLogits{}, 2, Target{Y: []float32{0, 1, 1, 1, 0, 0, 1, 0, 0.5, 1}}},
+		{"bce labels", BCEWithLogits{}, 1, Target{Labels: binary}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			z := randVec(rng, n*tc.dim, 2)
+			d := make([]float32, len(z))
+			tc.loss.Eval(z, n, tc.dim, tc.t, d)
+			compare(t, "dz", z, d, func() float64 { return tc.loss.Eval(z, n, tc.dim, tc.t, nil) }, 1e-2)
+		})
+	}
+}
+
+// TestLossValues pins the losses to values computed by hand.
+func TestLossValues(t *testing.T) {
+	// z = (0, ln 3) for label 1: softmax = (1/4, 3/4), CE = −ln(3/4).
+	z := []float32{0, float32(math.Log(3))}
+	if got, want := (SoftmaxCrossEntropy{}).Eval(z, 1, 2, Target{Labels: []int32{1}}, nil), -math.Log(0.75); math.Abs(got-want) > 1e-6 {
+		t.Fatalf("CE = %g, want %g", got, want)
+	}
+	// smoothing 0.2 over K=2: target (0.1, 0.9): loss = −0.1 ln(1/4) − 0.9 ln(3/4).
+	want := -0.1*math.Log(0.25) - 0.9*math.Log(0.75)
+	if got := (SoftmaxCrossEntropy{Smoothing: 0.2}).Eval(z, 1, 2, Target{Labels: []int32{1}}, nil); math.Abs(got-want) > 1e-6 {
+		t.Fatalf("CE smoothed = %g, want %g", got, want)
+	}
+	// MSE of (1,2),(3,5) against zeros: (1+4+9+25)/4.
+	if got := (MSE{}).Eval([]float32{1, 2, 3, 5}, 2, 2, Target{Y: make([]float32, 4)}, nil); got != 39.0/4 {
+		t.Fatalf("MSE = %g, want 9.75", got)
+	}
+	// BCE at z = 0 is ln 2 whatever the target; stable for huge logits.
+	if got := (BCEWithLogits{}).Eval([]float32{0, 0}, 2, 1, Target{Y: []float32{0, 1}}, nil); math.Abs(got-math.Ln2) > 1e-7 {
+		t.Fatalf("BCE(0) = %g", got)
+	}
+	if got := (BCEWithLogits{}).Eval([]float32{1000, -1000}, 2, 1, Target{Y: []float32{1, 0}}, nil); got != 0 {
+		t.Fatalf("BCE at confident correct logits = %g, want 0", got)
+	}
+	// CE is stable for huge logits.
+	if got := (SoftmaxCrossEntropy{}).Eval([]float32{1e4, 0}, 1, 2, Target{Labels: []int32{1}}, nil); math.Abs(got-1e4) > 1e-3 {
+		t.Fatalf("CE(1e4, 0; y=1) = %g, want 1e4", got)
+	}
+}
+
+// TestModelGradients checks every model's full gradient (all spans) against finite differences.
+func TestModelGradients(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		spec Spec
+	}{
+		{"linear", Spec{Model: "linear", Input: []int{3}, Outputs: 2, Loss: "mse"}},
+		{"logistic", Spec{Model: "logistic", Input: []int{4}, Outputs: 3, Loss: "ce"}},
+		{"logistic bce", Spec{Model: "logistic", Input: []int{4}, Outputs: 1, Loss: "bce"}},
+		{"mlp tanh", Spec{Model: "mlp", Input: []int{5}, Outputs: 3, Hidden: []int{6, 4}, Activation: "tanh", Loss: "ce", LabelSmoothing: 0.1}},
+		{"mlp sigmoid", Spec{Model: "mlp", Input: []int{5}, Outputs: 3, Hidden: []int{4}, Activation: "sigmoid", Loss: "ce"}},
+		{"mlp relu", Spec{Model: "mlp", Input: []int{5}, Outputs: 3, Hidden: []int{8}, Loss: "ce"}},
+		{"mlp dropout", Spec{Model: "mlp", Input: []int{5}, Outputs: 3, Hidden: []int{8}, Activation: "tanh", Dropout: 0.25, Loss: "ce"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := Build(tc.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, _ := m.Init("default", 1)
+			rng := rand.New(rand.NewPCG(9, 9))
+			n := 6
+			x := randVec(rng, n*m.InDim(), 1)
+			var tgt Target
+			if tc.spec.Loss == "mse" {
+				tgt.Y = randVec(rng, n*tc.spec.Outputs, 1)
+			} else {
+				tgt.Labels = make([]int32, n)
+				for i := range tgt.Labels {
+					tgt.Labels[i] = int32(rng.IntN(max(tc.spec.Outputs, 2)))
+				}
+			}
+			train := tc.spec.Dropout > 0
+			ctx := func() *Ctx { return &Ctx{Train: train, Rng: rand.New(rand.NewPCG(4, 4))} }
+			g := make([]float32, len(w))
+			m.Grad(ctx(), w, g, x, n, tgt)
+			f := func() float64 {
+				out := m.Forward(ctx(), w, x, n)
+				return m.Loss.Eval(out, n, tc.spec.Outputs, tgt, nil)
+			}
+			compare(t, "dw", w, g, f, 1e-2)
+		})
+	}
+}
+
+// TestDropoutSecondPassReusesMask: SAM's second pass must see the same mask as the first.
+func TestDropoutSecondPassReusesMask(t *testing.T) {
+	d := &Dropout{P: 0.5}
+	x := make([]float32, 64)
+	for i := range x {
+		x[i] = 1
+	}
+	first := append([]float32(nil), d.Forward(&Ctx{Train: true, Rng: rand.New(rand.NewPCG(1, 1))}, nil, x, 8)...)
+	second := d.Forward(&Ctx{Train: true, Second: true, Rng: rand.New(rand.NewPCG(2, 2))}, nil, x, 8)
+	zeros := 0
+	for i := range first {
+		if first[i] != second[i] {
+			t.Fatalf("mask differs at %d", i)
+		}
+		if first[i] == 0 {
+			zeros++
+		} else if first[i] != 2 {
+			t.Fatalf("kept value %g, want 1/(1−p) = 2", first[i])
+		}
+	}
+	if zeros < 16 || zeros > 48 {
+		t.Fatalf("%d of 64 dropped at p = 0.5", zeros)
+	}
+	if y := d.Forward(&Ctx{}, nil, x, 8); &y[0] != &x[0] {
+		t.Fatal("evaluation mode is not the identity")
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	for _, s := range []Spec{
+		{Model: "cnn9", Input: []int{3}, Outputs: 2, Loss: "ce"},
+		{Model: "mlp", Input: []int{3}, Outputs: 2, Loss: "ce"},
+		{Model: "mlp", Input: []int{3}, Outputs: 2, Hidden: []int{0}, Loss: "ce"},
+		{Model: "mlp", Input: []int{3}, Outputs: 2, Hidden: []int{4}, Activation: "gelu9", Loss: "ce"},
+		{Model: "mlp", Input: []int{3}, Outputs: 2, Hidden: []int{4}, Dropout: 1, Loss: "ce"},
+		{Model: "linear", Input: []int{3}, Outputs: 2, Hidden: []int{4}, Loss: "mse"},
+		{Model: "logistic", Input: []int{3}, Outputs: 2, Loss: "hinge"},
+		{Model: "logistic", Input: []int{3}, Outputs: 2, Loss: "ce", LabelSmoothing: 1},
+	} {
+		if _, err := Build(s); err == nil {
+			t.Errorf("%+v accepted", s)
+		}
+	}
+}
+
+func TestSpansAndInit(t *testing.T) {
+	m, err := Build(Spec{Model: "mlp", Input: []int{1, 28, 28}, Outputs: 10, Hidden: []int{256, 256}, Loss: "ce"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"}
+	for i, s := range m.Layout.Spans {
+		if s.Name != want[i] {
+			t.Fatalf("span %d = %s, want %s", i, s.Name, want[i])
+		}
+	}
+	if m.Layout.Size() != 269322 {
+		t.Fatalf("%d parameters, want 269322", m.Layout.Size())
+	}
+	if s := m.Layout.Spans[0]; s.Shape[0] != 256 || s.Shape[1] != 784 || s.Kind != param.Weight {
+		t.Fatalf("fc1.weight = %+v, want [256 784] weight", s)
+	}
+	w1, _ := m.Init("default", 3)
+	w2, _ := m.Init("default", 3)
+	bound := float32(1 / math.Sqrt(784))
+	for i := range w1 {
+		if w1[i] != w2[i] {
+			t.Fatal("Init is not deterministic")
+		}
+	}
+	for _, v := range m.Layout.Spans[0].Of(w1) {
+		if v < -bound || v > bound {
+			t.Fatalf("fc1 weight %g outside ±1/√784", v)
+		}
+	}
+	z, _ := m.Init("zeros", 3)
+	for _, v := range z {
+		if v != 0 {
+			t.Fatal("zeros init not zero")
+		}
+	}
+}

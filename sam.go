@@ -1,0 +1,231 @@
+package sam
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/samgo/sam/optim"
+	"github.com/samgo/sam/param"
+)
+
+// Loss evaluates the training loss on examples [lo, hi) of the current mini-batch at parameters w,
+// overwrites grad with its gradient and returns the loss (mean over those examples).
+// second is true for the evaluation at the perturbed point w+ε: the model must then reuse the
+// first pass's random choices (dropout masks) and must not update batch-statistics state
+// (BatchNorm running averages).
+type Loss func(w, grad []float32, lo, hi int, second bool) float64
+
+// Config holds SAM's settings. The zero value is the base optimizer alone (ρ = 0).
+type Config struct {
+	Rho      float64 `json:"rho"`                // neighbourhood radius ρ ≥ 0
+	P        float64 `json:"p,omitempty"`        // norm p > 1 (0 means 2; +Inf allowed)
+	Adaptive bool    `json:"adaptive,omitempty"` // ASAM: ε scaled by T = |w|+η on weights
+	Eta      float64 `json:"eta,omitempty"`      // ASAM η (0 means 0.01)
+	M        int     `json:"m,omitempty"`        // m-sharpness chunk size (0 = whole batch)
+	L2       float64 `json:"l2,omitempty"`       // λ of (λ/2)‖w‖², weight spans only
+}
+
+// Validate reports the first invalid setting as a one-line error naming the flag.
+func (c Config) Validate() error {
+	switch {
+	case math.IsNaN(c.Rho) || math.IsInf(c.Rho, 0) || c.Rho < 0:
+		return fmt.Errorf("--rho: must be a finite number ≥ 0, got %g", c.Rho)
+	case math.IsNaN(c.P) || (c.P != 0 && c.P <= 1):
+		return fmt.Errorf("--p: must be > 1 (or inf), got %g", c.P)
+	case math.IsNaN(c.Eta) || math.IsInf(c.Eta, 0) || c.Eta < 0:
+		return fmt.Errorf("--eta: must be a finite number ≥ 0, got %g", c.Eta)
+	case c.M < 0:
+		return fmt.Errorf("--m: must be ≥ 0 (0 = whole batch), got %d", c.M)
+	case math.IsNaN(c.L2) || math.IsInf(c.L2, 0) || c.L2 < 0:
+		return fmt.Errorf("--l2: must be a finite number ≥ 0, got %g", c.L2)
+	}
+	return nil
+}
+
+// Optimizer is SAM around a base optimizer. Create it with New.
+type Optimizer struct {
+	cfg    Config
+	base   optim.Optimizer
+	layout *param.Layout
+
+	g   []float32 // gradient at w, then g_SAM
+	wp  []float32 // the perturbed point w+ε
+	acc []float32 // m-sharpness: running average of the chunks' g_SAM
+}
+
+// ErrNonFinite is returned (wrapped) by Step when the loss or gradient is NaN or infinite;
+// the parameters are then left as they were before the step.
+var ErrNonFinite = errors.New("sam: loss or gradient is not finite")
+
+// New wraps base for a parameter vector laid out as layout.
+func New(base optim.Optimizer, layout *param.Layout, cfg Config) (*Optimizer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.P == 0 {
+		cfg.P = 2
+	}
+	if cfg.Eta == 0 {
+		cfg.Eta = 0.01
+	}
+	n := layout.Size()
+	o := &Optimizer{cfg: cfg, base: base, layout: layout, g: make([]float32, n)}
+	if cfg.Rho > 0 {
+		o.wp = make([]float32, n)
+	}
+	return o, nil
+}
+
+// Config returns the settings in use (defaults filled in).
+func (o *Optimizer) Config() Config { return o.cfg }
+
+// Step performs one step on a mini-batch of n examples with learning rate lr, updating w in
+// place, and returns the loss at w (the first pass). With ρ = 0 it is one pass and the base
+// optimizer's step.
+func (o *Optimizer) Step(w []float32, n int, loss Loss, lr float64) (float64, error) {
+	if len(w) != o.layout.Size() {
+		panic(fmt.Sprintf("sam: len(w)=%d, layout size %d", len(w), o.layout.Size()))
+	}
+	g := o.g
+	var l float64
+	if o.cfg.Rho == 0 {
+		l = loss(w, g, 0, n, false)
+	} else {
+		m := o.cfg.M
+		if m <= 0 || m >= n {
+			m = n
+		}
+		if m < n && o.acc == nil {
+			o.acc = make([]float32, len(w))
+		}
+		for lo := 0; lo < n; lo += m {
+			hi := min(lo+m, n)
+			l += loss(w, g, lo, hi, false) * float64(hi-lo) / float64(n)
+			o.perturb(w, g)
+			loss(o.wp, g, lo, hi, true)
+			if m < n {
+				f := float32(hi-lo) / float32(n)
+				if lo == 0 {
+					for i, x := range g {
+						o.acc[i] = f * x
+					}
+				} else {
+					for i, x := range g {
+						o.acc[i] += f * x
+					}
+				}
+			}
+		}
+		if m < n {
+			g = o.acc
+		}
+	}
+	if math.IsNaN(l) || math.IsInf(l, 0) || !finite(g) {
+		return l, ErrNonFinite
+	}
+	if o.cfg.L2 != 0 {
+		lam := float32(o.cfg.L2)
+		for _, s := range o.layout.Spans {
+			if s.Kind == param.Weight {
+				gs, ws := s.Of(g), s.Of(w)
+				for i, x := range ws {
+					gs[i] += lam * x
+				}
+			}
+		}
+	}
+	o.base.Step(w, g, lr)
+	return l, nil
+}
+
+// perturb writes w+ε into o.wp for gradient g at w. ε = ρ·T·sign(z)|z|^(q−1)/(‖z‖_q^q)^(1/p)
+// with z = T∘g, where T = |w|+η on weight spans and 1 elsewhere for ASAM, T = 1 for SAM.
+// For p = 2 this is ρ·T²g/(‖Tg‖₂+1e-12); for p = ∞ it is ρ·T·sign(g). A zero gradient gives ε = 0.
+func (o *Optimizer) perturb(w, g []float32) {
+	p, rho, wp := o.cfg.P, o.cfg.Rho, o.wp
+	if p == 2 && !o.cfg.Adaptive { // the common case, kept free of per-element branches
+		s := float32(rho / (math.Sqrt(sumSq(g)) + 1e-12))
+		for i, x := range g {
+			wp[i] = w[i] + s*x
+		}
+		return
+	}
+	q := p / (p - 1) // dual exponent; 1 for p = ∞
+	t := func(i int, k param.Kind) float64 {
+		if o.cfg.Adaptive && k == param.Weight {
+			return math.Abs(float64(w[i])) + o.cfg.Eta
+		}
+		return 1
+	}
+	var sum float64 // Σ|z|^q in index order (deterministic)
+	for _, sp := range o.layout.Spans {
+		for i := sp.Off; i < sp.End(); i++ {
+			z := math.Abs(t(i, sp.Kind) * float64(g[i]))
+			if p == 2 {
+				sum += z * z
+			} else if !math.IsInf(p, 1) {
+				sum += math.Pow(z, q)
+			}
+		}
+	}
+	var scale float64 // ε_i = scale · T_i · sign(z_i)|z_i|^(q−1)
+	switch {
+	case p == 2:
+		scale = rho / (math.Sqrt(sum) + 1e-12)
+	case math.IsInf(p, 1):
+		scale = rho
+	case sum > 0:
+		scale = rho / math.Pow(sum, 1/p)
+	}
+	for _, sp := range o.layout.Spans {
+		for i := sp.Off; i < sp.End(); i++ {
+			ti := t(i, sp.Kind)
+			z := ti * float64(g[i])
+			var e float64
+			switch {
+			case z == 0:
+			case p == 2:
+				e = scale * ti * z
+			case math.IsInf(p, 1):
+				e = scale * ti * math.Copysign(1, z)
+			default:
+				e = scale * ti * math.Copysign(math.Pow(math.Abs(z), q-1), z)
+			}
+			wp[i] = w[i] + float32(e)
+		}
+	}
+}
+
+// sumSq returns Σx² accumulated in float64 with four fixed partial sums (deterministic).
+func sumSq(v []float32) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		a, b, c, d := float64(v[i]), float64(v[i+1]), float64(v[i+2]), float64(v[i+3])
+		s0 += a * a
+		s1 += b * b
+		s2 += c * c
+		s3 += d * d
+	}
+	for ; i < len(v); i++ {
+		s0 += float64(v[i]) * float64(v[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// finite reports whether every element is finite (x·0 is NaN exactly for NaN and ±Inf).
+func finite(v []float32) bool {
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		s0 += v[i] * 0
+		s1 += v[i+1] * 0
+		s2 += v[i+2] * 0
+		s3 += v[i+3] * 0
+	}
+	for ; i < len(v); i++ {
+		s0 += v[i] * 0
+	}
+	return s0+s1+s2+s3 == 0
+}

@@ -1,0 +1,78 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/samgo/sam"
+	"github.com/samgo/sam/nn"
+	"github.com/samgo/sam/optim"
+)
+
+// Config defines a training run.
+type Config struct {
+	Data    string `json:"data"`               // mnist, fashion-mnist, iris, wine, breast-cancer, digits or csv:PATH
+	DataDir string `json:"data_dir,omitempty"` // directory of IDX files for mnist / fashion-mnist
+	Target  string `json:"target,omitempty"`   // csv target column ("" = last)
+	Task    string `json:"task"`               // "classification" or "regression"
+
+	Model nn.Spec `json:"model"` // Input and Outputs are filled in from the data
+	Init  string  `json:"init"`  // "default" or "zeros"
+
+	Optimizer optim.Config   `json:"optimizer"`
+	SAM       sam.Config     `json:"sam"`
+	LR        float64        `json:"lr"`
+	Schedule  optim.Schedule `json:"schedule"`
+
+	BatchSize int    `json:"batch_size"`      // 0 = full batch
+	Epochs    int    `json:"epochs"`          // used when Steps is 0
+	Steps     int    `json:"steps,omitempty"` // total steps; overrides Epochs
+	Seed      uint64 `json:"seed"`
+
+	LabelNoise   float64 `json:"label_noise,omitempty"`
+	ValFraction  float64 `json:"val_fraction"`
+	TestFraction float64 `json:"test_fraction"`
+	Standardize  bool    `json:"standardize"`
+	EvalBatch    int     `json:"-"` // rows per evaluation forward pass (0 = 1000)
+}
+
+// Validate checks the settings that do not depend on the data. Errors are one line naming the flag.
+func (c *Config) Validate() error {
+	if c.Data == "" {
+		return errors.New("--data: required")
+	}
+	switch c.Task {
+	case "classification", "regression":
+	default:
+		return fmt.Errorf("--task: unknown task %q (want classification or regression)", c.Task)
+	}
+	if math.IsNaN(c.LR) || math.IsInf(c.LR, 0) || c.LR <= 0 {
+		return fmt.Errorf("--lr: must be a finite number > 0, got %g", c.LR)
+	}
+	if c.BatchSize < 0 {
+		return fmt.Errorf("--batch-size: must be a positive integer or full, got %d", c.BatchSize)
+	}
+	if c.Steps < 0 {
+		return fmt.Errorf("--steps: must be ≥ 0, got %d", c.Steps)
+	}
+	if c.Steps == 0 && c.Epochs <= 0 {
+		return fmt.Errorf("--epochs: must be > 0, got %d", c.Epochs)
+	}
+	if !(c.LabelNoise >= 0 && c.LabelNoise <= 1) {
+		return fmt.Errorf("--label-noise: must be in [0,1], got %g", c.LabelNoise)
+	}
+	if c.LabelNoise > 0 && c.Task != "classification" {
+		return errors.New("--label-noise: only applies to classification")
+	}
+	if err := c.Optimizer.Validate(); err != nil {
+		return err
+	}
+	if err := c.SAM.Validate(); err != nil {
+		return err
+	}
+	if err := c.Schedule.Validate(); err != nil {
+		return err
+	}
+	return nil
+}

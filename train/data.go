@@ -1,0 +1,65 @@
+package train
+
+import (
+	"fmt"
+
+	"github.com/samgo/sam/data"
+)
+
+// Data is a prepared data set: splits drawn, features standardised, label noise applied.
+type Data struct {
+	Name             string
+	Train, Val, Test *data.Set
+	NoisyLabels      int // training labels changed by label noise
+	Image            bool
+}
+
+// Prepare loads c.Data and draws the splits that c describes, and fills in c.Model.Input and
+// c.Model.Outputs from the data.
+func Prepare(c *Config) (*Data, error) {
+	task := data.Classification
+	if c.Task == "regression" {
+		task = data.Regression
+	}
+	src, err := data.Open(c.Data, data.Options{Target: c.Target, Task: task, Dir: c.DataDir})
+	if err != nil {
+		return nil, err
+	}
+	isClass := src.Train.IsClassification()
+	if isClass != (c.Task == "classification") {
+		return nil, fmt.Errorf("--data %s: holds %s data, but --task is %s (--model %s)", c.Data, taskName(isClass), c.Task, c.Model.Model)
+	}
+	tr, va, te, err := data.Splits(src, c.ValFraction, c.TestFraction, c.Seed)
+	if err != nil {
+		return nil, err
+	}
+	if c.Standardize {
+		data.Standardize(true, tr, va, te)
+	}
+	d := &Data{Name: src.Name, Train: tr, Val: va, Test: te, Image: src.Image}
+	if c.LabelNoise > 0 {
+		if d.NoisyLabels, err = data.AddLabelNoise(tr, c.LabelNoise, c.Seed); err != nil {
+			return nil, err
+		}
+	}
+	c.Model.Input = append([]int(nil), tr.Shape...)
+	if isClass {
+		c.Model.Outputs = tr.Classes
+		if c.Model.Loss == "bce" {
+			if tr.Classes != 2 {
+				return nil, fmt.Errorf("--loss bce: needs two classes, %s has %d", c.Data, tr.Classes)
+			}
+			c.Model.Outputs = 1
+		}
+	} else {
+		c.Model.Outputs = tr.Outputs
+	}
+	return d, nil
+}
+
+func taskName(classification bool) string {
+	if classification {
+		return "classification"
+	}
+	return "regression"
+}

@@ -1,0 +1,283 @@
+package train
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/samgo/sam"
+	"github.com/samgo/sam/data"
+	"github.com/samgo/sam/internal/atomic"
+	"github.com/samgo/sam/nn"
+	"github.com/samgo/sam/optim"
+)
+
+// Metrics is one line of metrics.jsonl, written at the end of each epoch (and after the last
+// step when --steps ends mid-epoch). Training loss and accuracy are running averages over the
+// epoch's first-pass evaluations; validation metrics are measured in evaluation mode.
+type Metrics struct {
+	Epoch     int      `json:"epoch"`
+	Step      int      `json:"step"`
+	TrainLoss *float64 `json:"train_loss"` // null if not finite
+	TrainAcc  *float64 `json:"train_acc,omitempty"`
+	ValLoss   *float64 `json:"val_loss,omitempty"` // omitted without a validation set, null if not finite
+	ValAcc    *float64 `json:"val_acc,omitempty"`
+	LR        float64  `json:"lr"`
+	Seconds   float64  `json:"seconds"` // wall time since training started
+}
+
+// Summary is summary.json: the run's config and final metrics of the final weights, measured in
+// evaluation mode on each split (accuracies omitted for regression; splits that are empty omitted).
+type Summary struct {
+	Config      *Config  `json:"config"`
+	Model       string   `json:"model"`
+	Parameters  int      `json:"parameters"`
+	TrainN      int      `json:"train_examples"`
+	ValN        int      `json:"val_examples"`
+	TestN       int      `json:"test_examples"`
+	NoisyLabels int      `json:"noisy_labels,omitempty"`
+	Steps       int      `json:"steps"`
+	Epochs      float64  `json:"epochs"`
+	TrainLoss   *float64 `json:"train_loss"` // null if not finite
+	TrainAcc    *float64 `json:"train_acc,omitempty"`
+	ValLoss     *float64 `json:"val_loss,omitempty"`
+	ValAcc      *float64 `json:"val_acc,omitempty"`
+	TestLoss    *float64 `json:"test_loss,omitempty"`
+	TestAcc     *float64 `json:"test_acc,omitempty"`
+	WallSeconds float64  `json:"wall_seconds"`
+	Stopped     string   `json:"stopped,omitempty"` // why training stopped early
+}
+
+// Observer hears about progress; any method may be left nil.
+type Observer struct {
+	Start func(totalSteps, stepsPerEpoch int, m *nn.Model, d *Data)
+	Step  func(step int, loss float64)
+	Epoch func(m Metrics)
+}
+
+// Result is what Run returns.
+type Result struct {
+	Summary Summary
+	Model   *nn.Model
+	Weights []float32
+}
+
+// ErrDiverged is returned (wrapped) when the loss or gradient becomes NaN or infinite.
+var ErrDiverged = errors.New("training diverged")
+
+// Run trains according to c on prepared data d. When out is non-empty it writes
+// out/metrics.jsonl (after every epoch), out/summary.json and out/model.safetensors; save, when
+// non-empty, is a second path for the weights. Every file is written atomically. When the loss
+// diverges Run saves the last good weights and the summary, and returns an error wrapping ErrDiverged.
+func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
+	m, err := nn.Build(c.Model)
+	if err != nil {
+		return nil, err
+	}
+	w, err := m.Init(c.Init, c.Seed)
+	if err != nil {
+		return nil, err
+	}
+	base, err := optim.New(c.Optimizer, &m.Layout)
+	if err != nil {
+		return nil, err
+	}
+	opt, err := sam.New(base, &m.Layout, c.SAM)
+	if err != nil {
+		return nil, err
+	}
+	tr := d.Train
+	n := tr.N()
+	bs := c.BatchSize
+	if bs == 0 || bs > n {
+		bs = n
+	}
+	perEpoch := (n + bs - 1) / bs
+	total := c.Steps
+	if total == 0 {
+		total = c.Epochs * perEpoch
+	}
+	if out != "" {
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return nil, fmt.Errorf("--out: %w", err)
+		}
+	}
+	if obs.Start != nil {
+		obs.Start(total, perEpoch, m, d)
+	}
+	evalBatch := c.EvalBatch
+	if evalBatch <= 0 {
+		evalBatch = 1000
+	}
+
+	dim := tr.Dim()
+	k := tr.Outputs
+	classify := tr.IsClassification()
+	// The batch: full batch reads the training set in place; mini-batches are copied in.
+	bx, blab, by := tr.X, tr.Labels, tr.Y
+	if bs < n {
+		bx = make([]float32, bs*dim)
+		if classify {
+			blab = make([]int32, bs)
+		} else {
+			by = make([]float32, bs*k)
+		}
+	}
+	perm := make([]int, n)
+	for i := range perm {
+		perm[i] = i
+	}
+	shuffle := rand.New(rand.NewPCG(c.Seed, 0x5f1e))
+	ctx := &nn.Ctx{Train: true, Rng: rand.New(rand.NewPCG(c.Seed, 0xd0))}
+	var epochCorrect int
+	lossFn := func(w, g []float32, lo, hi int, second bool) float64 {
+		ctx.Second = second
+		t := nn.Target{}
+		if classify {
+			t.Labels = blab[lo:hi]
+		} else {
+			t.Y = by[lo*k : hi*k]
+		}
+		l, correct := m.Grad(ctx, w, g, bx[lo*dim:hi*dim], hi-lo, t)
+		if !second {
+			epochCorrect += correct
+		}
+		return l
+	}
+
+	start := time.Now()
+	var metrics []Metrics
+	var epochLoss float64
+	var epochN int
+	sum := Summary{Config: c, Model: m.Describe(), Parameters: m.Layout.Size(), TrainN: n,
+		ValN: d.Val.N(), TestN: d.Test.N(), NoisyLabels: d.NoisyLabels}
+	step := 0
+	var stepErr error
+	for step < total {
+		pos := step % perEpoch
+		if pos == 0 && bs < n {
+			shuffle.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+		}
+		lo, hi := pos*bs, min((pos+1)*bs, n)
+		rows := hi - lo
+		if bs < n {
+			gather(tr, perm[lo:hi], bx, blab, by)
+		}
+		lr := c.Schedule.LR(c.LR, step, total)
+		l, err := opt.Step(w, rows, lossFn, lr)
+		if err != nil {
+			stepErr = fmt.Errorf("%w at step %d (epoch %d, lr %g): loss %g; the last good weights are saved", ErrDiverged, step+1, step/perEpoch+1, lr, l)
+			break
+		}
+		step++
+		epochLoss += l * float64(rows)
+		epochN += rows
+		if obs.Step != nil {
+			obs.Step(step, l)
+		}
+		if step%perEpoch == 0 || step == total {
+			mt := Metrics{Epoch: (step + perEpoch - 1) / perEpoch, Step: step, TrainLoss: ptr(epochLoss / float64(epochN)),
+				LR: lr}
+			if classify {
+				mt.TrainAcc = ptr(float64(epochCorrect) / float64(epochN))
+			}
+			if d.Val.N() > 0 {
+				mt.ValLoss, mt.ValAcc = evaluate(m, w, d.Val, evalBatch)
+			}
+			mt.Seconds = time.Since(start).Seconds()
+			metrics = append(metrics, mt)
+			epochLoss, epochN, epochCorrect = 0, 0, 0
+			if out != "" {
+				if err := writeMetrics(filepath.Join(out, "metrics.jsonl"), metrics); err != nil {
+					return nil, err
+				}
+			}
+			if obs.Epoch != nil {
+				obs.Epoch(mt)
+			}
+		}
+	}
+	sum.WallSeconds = time.Since(start).Seconds()
+	sum.Steps = step
+	sum.Epochs = float64(step) / float64(perEpoch)
+	if stepErr != nil {
+		sum.Stopped = stepErr.Error()
+	}
+	sum.TrainLoss, sum.TrainAcc = evaluate(m, w, tr, evalBatch)
+	if d.Val.N() > 0 {
+		sum.ValLoss, sum.ValAcc = evaluate(m, w, d.Val, evalBatch)
+	}
+	if d.Test.N() > 0 {
+		sum.TestLoss, sum.TestAcc = evaluate(m, w, d.Test, evalBatch)
+	}
+	res := &Result{Summary: sum, Model: m, Weights: w}
+	if out != "" {
+		if err := SaveModel(filepath.Join(out, "model.safetensors"), m, w, c); err != nil {
+			return nil, err
+		}
+		js, err := json.MarshalIndent(sum, "", "  ")
+		if err != nil {
+			return nil, fmt.Errorf("summary.json: %w", err)
+		}
+		if err := atomic.WriteBytes(filepath.Join(out, "summary.json"), append(js, '\n')); err != nil {
+			return nil, err
+		}
+	}
+	if save != "" {
+		if err := SaveModel(save, m, w, c); err != nil {
+			return nil, fmt.Errorf("--save: %w", err)
+		}
+	}
+	return res, stepErr
+}
+
+// gather copies the rows idx of s to the front of the batch buffers.
+func gather(s *data.Set, idx []int, bx []float32, blab []int32, by []float32) {
+	d, k := s.Dim(), s.Outputs
+	for j, i := range idx {
+		copy(bx[j*d:(j+1)*d], s.X[i*d:(i+1)*d])
+		if s.Labels != nil {
+			blab[j] = s.Labels[i]
+		}
+		if s.Y != nil {
+			copy(by[j*k:(j+1)*k], s.Y[i*k:(i+1)*k])
+		}
+	}
+}
+
+// evaluate returns the mean loss on s in evaluation mode (nil if not finite), and the accuracy
+// for classification (nil for regression).
+func evaluate(m *nn.Model, w []float32, s *data.Set, batch int) (*float64, *float64) {
+	t := nn.Target{Labels: s.Labels, Y: s.Y}
+	l, correct := m.Evaluate(w, s.X, s.N(), t, batch)
+	if s.Labels == nil {
+		return ptr(l), nil
+	}
+	return ptr(l), ptr(float64(correct) / float64(s.N()))
+}
+
+func writeMetrics(path string, ms []Metrics) error {
+	return atomic.WriteFile(path, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		for _, m := range ms {
+			if err := enc.Encode(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ptr boxes a metric for JSON; NaN and ±Inf, which JSON cannot hold, become nil.
+func ptr(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
