@@ -143,58 +143,89 @@ func (o *Optimizer) Step(w []float32, n int, loss Loss, lr float64) (float64, er
 // with z = T∘g, where T = |w|+η on weight spans and 1 elsewhere for ASAM, T = 1 for SAM.
 // For p = 2 this is ρ·T²g/(‖Tg‖₂+1e-12); for p = ∞ it is ρ·T·sign(g). A zero gradient gives ε = 0.
 func (o *Optimizer) perturb(w, g []float32) {
-	p, rho, wp := o.cfg.P, o.cfg.Rho, o.wp
-	if p == 2 && !o.cfg.Adaptive { // the common case, kept free of per-element branches
-		s := float32(rho / (math.Sqrt(sumSq(g)) + 1e-12))
-		for i, x := range g {
-			wp[i] = w[i] + s*x
-		}
-		return
-	}
-	q := p / (p - 1) // dual exponent; 1 for p = ∞
-	t := func(i int, k param.Kind) float64 {
-		if o.cfg.Adaptive && k == param.Weight {
-			return math.Abs(float64(w[i])) + o.cfg.Eta
-		}
-		return 1
-	}
-	var sum float64 // Σ|z|^q in index order (deterministic)
-	for _, sp := range o.layout.Spans {
-		for i := sp.Off; i < sp.End(); i++ {
-			z := math.Abs(t(i, sp.Kind) * float64(g[i]))
-			if p == 2 {
-				sum += z * z
-			} else if !math.IsInf(p, 1) {
-				sum += math.Pow(z, q)
-			}
-		}
-	}
-	var scale float64 // ε_i = scale · T_i · sign(z_i)|z_i|^(q−1)
+	p, rho, eta := o.cfg.P, o.cfg.Rho, float32(o.cfg.Eta)
+	scaled := func(s param.Span) bool { return o.cfg.Adaptive && s.Kind == param.Weight }
 	switch {
 	case p == 2:
-		scale = rho / (math.Sqrt(sum) + 1e-12)
-	case math.IsInf(p, 1):
-		scale = rho
-	case sum > 0:
-		scale = rho / math.Pow(sum, 1/p)
-	}
-	for _, sp := range o.layout.Spans {
-		for i := sp.Off; i < sp.End(); i++ {
-			ti := t(i, sp.Kind)
-			z := ti * float64(g[i])
-			var e float64
-			switch {
-			case z == 0:
-			case p == 2:
-				e = scale * ti * z
-			case math.IsInf(p, 1):
-				e = scale * ti * math.Copysign(1, z)
-			default:
-				e = scale * ti * math.Copysign(math.Pow(math.Abs(z), q-1), z)
+		var sum float64 // ‖Tg‖², accumulated in float64 in a fixed order
+		for _, s := range o.layout.Spans {
+			if scaled(s) {
+				sum += sumSqScaled(s.Of(w), s.Of(g), eta)
+			} else {
+				sum += sumSq(s.Of(g))
 			}
-			wp[i] = w[i] + float32(e)
+		}
+		c := float32(rho / (math.Sqrt(sum) + 1e-12))
+		for _, s := range o.layout.Spans {
+			ws, gs, wp := s.Of(w), s.Of(g), s.Of(o.wp)
+			if scaled(s) {
+				for i, x := range gs {
+					t := abs32(ws[i]) + eta
+					wp[i] = ws[i] + c*t*t*x
+				}
+			} else {
+				for i, x := range gs {
+					wp[i] = ws[i] + c*x
+				}
+			}
+		}
+	case math.IsInf(p, 1):
+		r := float32(rho)
+		for _, s := range o.layout.Spans {
+			ws, gs, wp := s.Of(w), s.Of(g), s.Of(o.wp)
+			for i, x := range gs {
+				e := r
+				if scaled(s) {
+					e *= abs32(ws[i]) + eta
+				}
+				switch {
+				case x > 0:
+					wp[i] = ws[i] + e
+				case x < 0:
+					wp[i] = ws[i] - e
+				default:
+					wp[i] = ws[i]
+				}
+			}
+		}
+	default: // any other p > 1, in float64
+		q := p / (p - 1) // the dual exponent
+		t := func(s param.Span, i int) float64 {
+			if scaled(s) {
+				return float64(abs32(w[i]) + eta)
+			}
+			return 1
+		}
+		var sum float64
+		for _, s := range o.layout.Spans {
+			for i := s.Off; i < s.End(); i++ {
+				sum += math.Pow(math.Abs(t(s, i)*float64(g[i])), q)
+			}
+		}
+		var c float64
+		if sum > 0 {
+			c = rho / math.Pow(sum, 1/p)
+		}
+		for _, s := range o.layout.Spans {
+			for i := s.Off; i < s.End(); i++ {
+				ti := t(s, i)
+				z := ti * float64(g[i])
+				o.wp[i] = w[i] + float32(c*ti*math.Copysign(math.Pow(math.Abs(z), q-1), z))
+			}
 		}
 	}
+}
+
+func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
+
+// sumSqScaled returns Σ((|w|+η)·g)² in float64.
+func sumSqScaled(w, g []float32, eta float32) float64 {
+	var s float64
+	for i, x := range g {
+		z := float64((abs32(w[i]) + eta) * x)
+		s += z * z
+	}
+	return s
 }
 
 // sumSq returns Σx² accumulated in float64 with four fixed partial sums (deterministic).

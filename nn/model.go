@@ -75,9 +75,8 @@ func Build(spec Spec) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if spec.Loss == "bce" && spec.Outputs != 1 && spec.Model != "linear" {
-		// bce on labels needs one logit; bce on real targets may have several outputs.
-		return nil, fmt.Errorf("--loss bce: needs one output logit, the data has %d classes", spec.Outputs)
+	if spec.Loss == "bce" && spec.Outputs != 1 {
+		return nil, fmt.Errorf("--loss bce: needs one output logit, got %d outputs", spec.Outputs)
 	}
 	m := &Model{Spec: spec, Loss: loss}
 	shape := spec.Input
