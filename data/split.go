@@ -79,53 +79,48 @@ func identity(n int) []int {
 	return idx
 }
 
-// Standardize rescales features in place. With perFeature (tabular data)
-// each feature gets a z-score with the mean and standard deviation it has
-// in train; without (image data) one global mean and standard deviation of
-// all train values is used, like torchvision's Normalize. A standard
-// deviation of 0 is replaced by 1. The statistics come from train alone and
-// are applied to train and to every set in others. Nil sets, sets whose
-// Dim differs from train's and repeats of a set already standardized are
+// Standardize centres every feature on its mean in train and divides it by its standard
+// deviation σ_j in train (a σ of 0 counts as 1). For image data, whose pixels share one unit,
+// pass image = true: the divisor is then max(σ_j, σ̄), with σ̄ the root-mean-square of all σ_j,
+// so that nearly constant pixels (MNIST's border) are centred but not blown up into noise.
+// The statistics come from train alone and are applied to train and to every set in others.
+// Nil sets, sets whose Dim differs from train's and repeats of a set already standardized are
 // skipped; an empty train leaves everything unchanged.
-func Standardize(perFeature bool, train *Set, others ...*Set) {
+func Standardize(image bool, train *Set, others ...*Set) {
 	d := train.Dim()
 	n := train.N()
 	if n == 0 || d == 0 {
 		return
 	}
-	var mean, scale []float64 // per feature, or one entry for all
-	if perFeature {
-		mean = make([]float64, d)
-		scale = make([]float64, d)
-		for i := range n {
-			for j, v := range train.X[i*d : (i+1)*d] {
-				mean[j] += float64(v)
-			}
+	mean := make([]float64, d)
+	variance := make([]float64, d)
+	for i := range n {
+		for j, v := range train.X[i*d : (i+1)*d] {
+			mean[j] += float64(v)
 		}
-		for j := range mean {
-			mean[j] /= float64(n)
+	}
+	for j := range mean {
+		mean[j] /= float64(n)
+	}
+	for i := range n {
+		for j, v := range train.X[i*d : (i+1)*d] {
+			e := float64(v) - mean[j]
+			variance[j] += e * e
 		}
-		for i := range n {
-			for j, v := range train.X[i*d : (i+1)*d] {
-				e := float64(v) - mean[j]
-				scale[j] += e * e
-			}
+	}
+	var avg float64 // σ̄², the mean variance
+	for j := range variance {
+		variance[j] /= float64(n)
+		avg += variance[j] / float64(d)
+	}
+	m := make([]float32, d)
+	k := make([]float32, d)
+	for j := range d {
+		v := variance[j]
+		if image {
+			v = max(v, avg)
 		}
-		for j := range scale {
-			scale[j] = invStd(scale[j] / float64(n))
-		}
-	} else {
-		var sum float64
-		for _, v := range train.X[:n*d] {
-			sum += float64(v)
-		}
-		m := sum / float64(n*d)
-		var ss float64
-		for _, v := range train.X[:n*d] {
-			e := float64(v) - m
-			ss += e * e
-		}
-		mean, scale = []float64{m}, []float64{invStd(ss / float64(n*d))}
+		m[j], k[j] = float32(mean[j]), float32(invStd(v))
 	}
 	seen := map[*Set]bool{}
 	for _, s := range append([]*Set{train}, others...) {
@@ -134,18 +129,6 @@ func Standardize(perFeature bool, train *Set, others ...*Set) {
 		}
 		seen[s] = true
 		x := s.X[:s.N()*d]
-		if !perFeature {
-			m, k := float32(mean[0]), float32(scale[0])
-			for i, v := range x {
-				x[i] = (v - m) * k
-			}
-			continue
-		}
-		m := make([]float32, d)
-		k := make([]float32, d)
-		for j := range d {
-			m[j], k[j] = float32(mean[j]), float32(scale[j])
-		}
 		for i := 0; i < len(x); i += d {
 			row := x[i : i+d]
 			for j, v := range row {

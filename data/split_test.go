@@ -191,7 +191,7 @@ func TestStandardize(t *testing.T) {
 	t.Run("per feature", func(t *testing.T) {
 		train, other := mk()
 		wrongDim := &Set{Shape: []int{2}, X: []float32{5, 5}}
-		Standardize(true, train, other, nil, other, wrongDim, train)
+		Standardize(false, train, other, nil, other, wrongDim, train)
 		for j := range 2 {
 			if m, s := meanStd(train, j); math.Abs(m) > 1e-6 || math.Abs(s-1) > 1e-6 {
 				t.Errorf("feature %d: mean %g std %g", j, m, s)
@@ -211,15 +211,25 @@ func TestStandardize(t *testing.T) {
 			t.Error("set of another Dim was changed")
 		}
 	})
-	t.Run("global", func(t *testing.T) {
-		train, other := mk()
-		m0, s0 := meanStd(train, -1)
-		Standardize(false, train, other)
-		if m, s := meanStd(train, -1); math.Abs(m) > 1e-6 || math.Abs(s-1) > 1e-6 {
-			t.Errorf("mean %g std %g", m, s)
+	t.Run("image", func(t *testing.T) {
+		// Pixel 0 varies a lot, pixel 1 a little, pixel 2 not at all: pixels 1 and 2 are
+		// divided by σ̄ = sqrt((4 + 0.0025 + 0)/3) instead of their own σ.
+		train := &Set{Shape: []int{1, 1, 3}, X: []float32{
+			-2, 0.95, 3,
+			2, 1.05, 3,
+		}}
+		other := &Set{Shape: []int{1, 1, 3}, X: []float32{1, 2, 4}}
+		Standardize(true, train, other)
+		bar := math.Sqrt((4 + 0.0025) / 3)
+		want := []float64{-1, -0.05 / bar, 0, 1, 0.05 / bar, 0}
+		for i, w := range want {
+			if math.Abs(float64(train.X[i])-w) > 1e-6 {
+				t.Errorf("train.X[%d] = %g, want %g", i, train.X[i], w)
+			}
 		}
-		if want := (3 - m0) / s0; math.Abs(float64(other.X[0])-want) > 1e-5 {
-			t.Errorf("other.X[0] = %g, want %g", other.X[0], want)
+		if w := []float64{0.5, 1 / bar, 1 / bar}; math.Abs(float64(other.X[0])-w[0]) > 1e-6 ||
+			math.Abs(float64(other.X[1])-w[1]) > 1e-5 || math.Abs(float64(other.X[2])-w[2]) > 1e-6 {
+			t.Errorf("other.X = %v, want %v", other.X, w)
 		}
 	})
 	t.Run("constant image", func(t *testing.T) {
@@ -231,8 +241,8 @@ func TestStandardize(t *testing.T) {
 	})
 	t.Run("empty and nil", func(t *testing.T) {
 		other := &Set{Shape: []int{3}, X: []float32{1, 2, 3}}
-		Standardize(true, &Set{Shape: []int{3}}, other)
-		Standardize(false, nil, other)
+		Standardize(false, &Set{Shape: []int{3}}, other)
+		Standardize(true, nil, other)
 		if !slices.Equal(other.X, []float32{1, 2, 3}) {
 			t.Errorf("got %v", other.X)
 		}

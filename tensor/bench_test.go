@@ -26,18 +26,27 @@ var benchShapes = []struct {
 	{"dX3_128x256x10_NN", false, false, 128, 256, 10},
 }
 
+// BenchmarkGemm measures every micro-kernel this CPU supports side by side
+// (sub-benchmarks KERNEL/tTHREADS/SHAPE), e.g.
+//
+//	go test -run XXX -bench Gemm -count 3 ./tensor/
 func BenchmarkGemm(b *testing.B) {
-	for _, th := range []int{1, 2} {
-		for _, s := range benchShapes {
-			b.Run(fmt.Sprintf("t%d/%s", th, s.name), func(b *testing.B) {
-				defer SetThreads(SetThreads(th))
-				tc := gemmCase{transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, alpha: 1, beta: 0}
-				a, lda, bb, ldb, c, ldc := tc.operands(1)
-				for b.Loop() {
-					Gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, ldc)
-				}
-				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			})
+	saved := microKernel
+	defer func() { microKernel = saved }()
+	for _, kern := range kernels() {
+		for _, th := range []int{1, 2} {
+			for _, s := range benchShapes {
+				b.Run(fmt.Sprintf("%s/t%d/%s", kern.name, th, s.name), func(b *testing.B) {
+					microKernel = kern
+					defer SetThreads(SetThreads(th))
+					tc := gemmCase{transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, alpha: 1, beta: 0}
+					a, lda, bb, ldb, c, ldc := tc.operands(1)
+					for b.Loop() {
+						Gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, ldc)
+					}
+					b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
 		}
 	}
 }

@@ -1,6 +1,9 @@
 package tensor
 
-import "sync"
+import (
+	"sync"
+	"unsafe"
+)
 
 // kernelSpec describes a GEMM micro-kernel and the register tile it computes.
 //
@@ -23,28 +26,39 @@ import "sync"
 //	c[i*ldc+j] = alpha·acc[i][j]                     (beta == 0: c is not read)
 //
 // It must be deterministic: the same inputs give the same bits on every call
-// (any fixed summation order/FMA use is fine). The driver calls it with
+// (any fixed summation order/FMA use is fine). kc is the kernel's preferred
+// maximum k-block (0: kcMax); the packed B micro-panel of kc·nr floats
+// should stay in L1. The driver calls it with
 // alpha = 1, beta = 0 and a private mr×nr scratch tile (ldc = nr) for edge
 // tiles and then applies alpha/beta itself, and with beta = 1 for every
 // k-block after the first. Calls run concurrently on different tiles.
 type kernelSpec struct {
 	name   string
 	mr, nr int
+	kc     int
 	fn     func(kc int, a, b, c []float32, ldc int, alpha, beta float32)
 }
 
-// microKernel is the active GEMM micro-kernel. It is a variable so that an
-// architecture-specific kernel (e.g. amd64 AVX2/FMA assembly, selected in an
-// init function from CPU features) can replace the portable Go one; the
-// packing code adapts to its mr/nr. Gemm reads it once per call.
-var microKernel = kernelSpec{name: "go1x12", mr: goMR, nr: goNR, fn: microKernelGo}
+// goKernel is the portable micro-kernel, used on every architecture.
+var goKernel = kernelSpec{name: "go1x12", mr: goMR, nr: goNR, fn: microKernelGo}
 
-// Blocking parameters. kc (the k-block) is derived from k alone, and is the
-// only blocking parameter that influences rounding: every element of C is
+// microKernel is the active GEMM micro-kernel: the amd64 AVX2/FMA assembly
+// kernel where the CPU supports it (selected in an init function of
+// kernel_amd64.go; SAM_NOASM=1 in the environment or the purego build tag
+// keep the portable one), otherwise goKernel. The packing code adapts to its
+// mr/nr. Gemm reads it once per call; tests swap it to exercise every kernel.
+//
+// Results are bit-identical for a given kernel whatever the thread count, but
+// kernels round differently (the assembly kernel fuses multiply-adds), so a
+// product may differ in the last bits between machines with and without it.
+var microKernel = goKernel
+
+// Blocking parameters. kc (the k-block) is derived from k and the kernel
+// alone, and is the only blocking parameter that influences rounding: every element of C is
 // accumulated k-block by k-block in increasing order whatever the partition of
 // C among goroutines, so results do not depend on the thread count.
 const (
-	kcMax = 512  // max k-block: the 1×12 B micro-panel (24 KiB) stays in L1
+	kcMax = 512  // default max k-block: the 1×12 B micro-panel (24 KiB) stays in L1
 	mcMax = 1024 // max rows of op(A) packed at once (2 MiB at kc=512)
 	ncMax = 3072 // max columns of op(B) packed at once (6 MiB at kc=512)
 
@@ -184,11 +198,11 @@ var gemmJobPool = sync.Pool{New: func() any { return new(gemmJob) }}
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-// kBlock returns the k-block length for a given k: k is split into
-// ⌈k/kcMax⌉ nearly equal blocks, rounded up to a multiple of 8 (the kernel's
-// unroll factor). Depends only on k.
-func kBlock(k int) int {
-	nb := ceilDiv(k, kcMax)
+// kBlock returns the k-block length for a given k and maximum block kcm: k
+// is split into ⌈k/kcm⌉ nearly equal blocks, rounded up to a multiple of 8
+// (the kernels' unroll factor). Depends only on k and kcm.
+func kBlock(k, kcm int) int {
+	nb := ceilDiv(k, kcm)
 	kc := ceilDiv(k, nb)
 	kc = (kc + 7) &^ 7
 	return min(kc, k)
@@ -197,7 +211,11 @@ func kBlock(k int) int {
 func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	kern := microKernel
 	mr, nr := kern.mr, kern.nr
-	kc := kBlock(k)
+	kcm := kern.kc
+	if kcm <= 0 {
+		kcm = kcMax
+	}
+	kc := kBlock(k, kcm)
 	mcb := min(m, max(mr, mcMax/mr*mr))
 	ncb := min(n, max(nr, ncMax/nr*nr))
 
@@ -206,14 +224,21 @@ func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 		nthreads = 1
 	}
 
-	sizeA := ceilDiv(mcb, mr) * mr * kc
-	sizeB := ceilDiv(ncb, nr) * nr * kc
+	// Sizes are rounded up to whole 64-byte cache lines and the buffer is
+	// aligned to one, so that the vector loads of a B micro-panel row never
+	// straddle two lines when nr·4 is a multiple of 64.
+	const lineF = 16 // float32s per cache line
+	sizeA := (ceilDiv(mcb, mr)*mr*kc + lineF - 1) &^ (lineF - 1)
+	sizeB := (ceilDiv(ncb, nr)*nr*kc + lineF - 1) &^ (lineF - 1)
 	sizeS := nthreads * mr * nr
 	ws := workspacePool.Get().(*workspace)
-	if need := sizeA + sizeB + sizeS; cap(ws.buf) < need {
+	if need := sizeA + sizeB + sizeS + lineF; cap(ws.buf) < need {
 		ws.buf = make([]float32, need)
 	}
 	buf := ws.buf[:cap(ws.buf)]
+	if off := int(uintptr(unsafe.Pointer(unsafe.SliceData(buf))) & 63); off != 0 {
+		buf = buf[(64-off)/4:]
+	}
 
 	g := gemmJobPool.Get().(*gemmJob)
 	*g = gemmJob{

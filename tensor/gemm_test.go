@@ -120,8 +120,8 @@ func (tc gemmCase) check(t *testing.T, seed uint64) {
 	}
 }
 
-// testShapes covers degenerate sizes, sizes around the 1×12 tile and the
-// 8-step unroll, several k-blocks (k > kcMax), and several row/column blocks
+// testShapes covers degenerate sizes, sizes around the 1×12 and 6×16 tiles
+// and the 8-step unroll, several k-blocks (k > kcMax), and several row/column blocks
 // (m > mcMax, n > ncMax).
 var testShapes = [][3]int{
 	{1, 1, 1}, {1, 1, 0}, {3, 5, 0}, {0, 4, 3}, {4, 0, 3},
@@ -129,10 +129,25 @@ var testShapes = [][3]int{
 	{13, 25, 17}, {16, 24, 16}, {31, 37, 41}, {8, 1, 100},
 	{1, 100, 8}, {33, 47, 513}, {64, 64, 64}, {67, 131, 600},
 	{100, 10, 256}, {129, 12, 33}, {1030, 5, 3}, {2, 3100, 3},
-	{1, 1, 2000},
+	{1, 1, 2000}, {6, 16, 1}, {7, 17, 4}, {12, 32, 257}, {5, 15, 6},
+	{6, 33, 600},
 }
 
-func TestGemm(t *testing.T) {
+// forEachKernel runs f once per micro-kernel this CPU supports (the portable
+// one and, on amd64 with AVX2/FMA, the assembly one), with microKernel set to
+// it.
+func forEachKernel(t *testing.T, f func(t *testing.T)) {
+	saved := microKernel
+	defer func() { microKernel = saved }()
+	for _, kern := range kernels() {
+		microKernel = kern
+		t.Run(kern.name, f)
+	}
+}
+
+func TestGemm(t *testing.T) { forEachKernel(t, testGemm) }
+
+func testGemm(t *testing.T) {
 	seed := uint64(1)
 	for _, sh := range testShapes {
 		for _, tA := range []bool{false, true} {
@@ -147,6 +162,14 @@ func TestGemm(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestGemmKernelsSelected(t *testing.T) {
+	ks := kernels()
+	if ks[0].name != goKernel.name {
+		t.Fatalf("kernels()[0] = %s, want the portable kernel", ks[0].name)
+	}
+	t.Logf("active kernel %s; available %d", microKernel.name, len(ks))
 }
 
 func TestGemmAlphaZero(t *testing.T) {
@@ -255,7 +278,11 @@ func TestGemmKernelGo(t *testing.T) {
 	}
 }
 
-func TestGemmDeterministic(t *testing.T) {
+// TestGemmDeterministic checks, for every kernel, that results are
+// bit-identical for any thread count.
+func TestGemmDeterministic(t *testing.T) { forEachKernel(t, testGemmDeterministic) }
+
+func testGemmDeterministic(t *testing.T) {
 	defer SetThreads(SetThreads(1))
 	cases := []gemmCase{
 		{false, true, 128, 256, 784, 1, 0, 0, 0, 0},
@@ -263,6 +290,7 @@ func TestGemmDeterministic(t *testing.T) {
 		{false, false, 128, 784, 256, -1, 0.5, 0, 0, 0},
 		{true, true, 67, 131, 600, 0.5, 1, 3, 0, 1},
 		{false, false, 1100, 20, 40, 1, 0, 0, 0, 0},
+		{false, false, 300, 3200, 700, 1, 0, 0, 0, 0},
 	}
 	for _, tc := range cases {
 		a, lda, b, ldb, c0, ldc := tc.operands(11)
@@ -363,9 +391,9 @@ func TestGemmAllocs(t *testing.T) {
 // order of float32(a·b), then float32(alpha·acc) + float32(beta·c) — on both
 // the packed path and the small path, for any GOAMD64 level.
 func TestGemmExactSequential(t *testing.T) {
-	if microKernel.name != "go1x12" {
-		t.Skip("not the portable kernel")
-	}
+	saved := microKernel
+	defer func() { microKernel = saved }()
+	microKernel = goKernel
 	defer SetThreads(SetThreads(2))
 	for i, sh := range [][3]int{{1, 1, 1}, {3, 5, 7}, {8, 8, 8}, {13, 25, 17}, {40, 30, 512}, {5, 130, 100}} {
 		for _, tA := range []bool{false, true} {

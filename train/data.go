@@ -34,7 +34,7 @@ func Prepare(c *Config) (*Data, error) {
 		return nil, err
 	}
 	if c.Standardize {
-		data.Standardize(true, tr, va, te)
+		data.Standardize(src.Image, tr, va, te)
 	}
 	d := &Data{Name: src.Name, Train: tr, Val: va, Test: te, Image: src.Image}
 	if c.LabelNoise > 0 {

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -78,7 +79,7 @@ row, numeric cells, --target names the target column).`,
 	fl.StringVar(&f.task, "task", "auto", "classification or regression (auto: regression for --model linear, else classification)")
 	fl.Float64Var(&f.valFrac, "val-fraction", 0.1, "fraction of the training pool held out for validation, in [0,1)")
 	fl.Float64Var(&f.testFrac, "test-fraction", 0.2, "fraction held out for testing, tabular data only (mnist and fashion-mnist use their official 10,000 test images); 0 with --val-fraction 0 trains on every row")
-	fl.BoolVar(&f.standardize, "standardize", true, "standardise features with training-set statistics (per feature for tabular data, one mean/std for images)")
+	fl.BoolVar(&f.standardize, "standardize", true, "standardise each feature with training-set mean and std (for images the std is floored at the average pixel std)")
 	fl.Float64Var(&f.labelNoise, "label-noise", 0, "symmetric label noise: this fraction of training labels is replaced by a class drawn uniformly from all classes")
 	// Model.
 	fl.StringVar(&f.model, "model", "mlp", "model: linear (regression), logistic (softmax regression) or mlp")
@@ -90,7 +91,7 @@ row, numeric cells, --target names the target column).`,
 	fl.StringVar(&f.init, "init", "default", "parameter initialisation: default (PyTorch's uniform ±1/√fan_in) or zeros (for linear/logistic)")
 	// Optimizer.
 	fl.StringVar(&f.opt, "opt", "adam", "base optimizer: sgd, adam or adamw")
-	fl.Float64Var(&f.lr, "lr", 0, "learning rate (default 0.1 for sgd, 0.001 for adam/adamw)")
+	fl.Float64Var(&f.lr, "lr", 0, "learning rate (default 0.1 for sgd, 0.0005 for adam/adamw)")
 	fl.Float64Var(&f.momentum, "momentum", 0, "sgd momentum μ (PyTorch convention v ← μv + g)")
 	fl.BoolVar(&f.nesterov, "nesterov", false, "sgd: Nesterov momentum")
 	fl.Float64Var(&f.beta1, "beta1", 0.9, "adam: β₁")
@@ -106,7 +107,7 @@ row, numeric cells, --target names the target column).`,
 	fl.Float64Var(&f.eta, "eta", 0.01, "ASAM η")
 	fl.IntVar(&f.m, "m", 0, "m-sharpness: compute ε and the SAM gradient per chunk of m examples and average them (0 = whole batch)")
 	// Schedule.
-	fl.StringVar(&f.batch, "batch-size", "128", "mini-batch size, or full for full-batch gradient descent")
+	fl.StringVar(&f.batch, "batch-size", "32", "mini-batch size, or full for full-batch gradient descent")
 	fl.IntVar(&f.epochs, "epochs", 5, "passes over the training set")
 	fl.IntVar(&f.steps, "steps", 0, "total optimizer steps; overrides --epochs when > 0")
 	fl.StringVar(&f.schedule, "schedule", "constant", "learning-rate schedule: constant, step or cosine (to --min-lr over the run)")
@@ -195,7 +196,7 @@ func (f *trainFlags) config(cmd *cobra.Command) (*train.Config, error) {
 	if !changed("lr") {
 		c.LR = 0.1
 		if f.opt != "sgd" {
-			c.LR = 0.001
+			c.LR = 0.0005
 		}
 	}
 	// SAM.
@@ -321,9 +322,10 @@ func progress(quiet bool, stderr io.Writer) train.Observer {
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		tty = true
 	}
-	var perEpoch int
-	obs.Start = func(total, pe int, m *nn.Model, d *train.Data) {
-		perEpoch = pe
+	var perEpoch, total int
+	var last time.Time
+	obs.Start = func(tot, pe int, m *nn.Model, d *train.Data) {
+		perEpoch, total = pe, tot
 		fmt.Fprintf(stderr, "sam: %s on %s: %d train, %d val, %d test examples; %d steps\n",
 			m.Describe(), d.Name, d.Train.N(), d.Val.N(), d.Test.N(), total)
 		if d.NoisyLabels > 0 {
@@ -333,7 +335,7 @@ func progress(quiet bool, stderr io.Writer) train.Observer {
 			bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr),
 				progressbar.OptionShowCount(), progressbar.OptionSetWidth(30),
 				progressbar.OptionThrottle(200_000_000), progressbar.OptionShowIts(),
-				progressbar.OptionSetItsString("steps"), progressbar.OptionClearOnFinish())
+				progressbar.OptionSetItsString("steps"), progressbar.OptionClearOnFinish(), progressbar.OptionSetPredictTime(true))
 		}
 	}
 	obs.Step = func(step int, loss float64) {
@@ -343,6 +345,11 @@ func progress(quiet bool, stderr io.Writer) train.Observer {
 		}
 	}
 	obs.Epoch = func(m train.Metrics) {
+		// One line per epoch, but at most one a second for runs of many tiny epochs.
+		if m.Epoch > 1 && m.Step < total && time.Since(last) < time.Second {
+			return
+		}
+		last = time.Now()
 		if bar != nil {
 			bar.Clear()
 		}
