@@ -24,6 +24,11 @@ type Config struct {
 	Eta      float64 `json:"eta,omitempty"`      // ASAM η (0 means 0.01)
 	M        int     `json:"m,omitempty"`        // m-sharpness chunk size (0 = whole batch)
 	L2       float64 `json:"l2,omitempty"`       // λ of (λ/2)‖w‖², weight spans only
+
+	// Variants (variants.go): "" or "sam", "usam", "gsam", "looksam", "esam", "samon".
+	Variant     string `json:"variant,omitempty"`
+	AscentSteps int    `json:"ascent_steps,omitempty"` // k projected ascent steps (SAM paper App. C); 0 = 1
+	Variants
 }
 
 // Validate reports the first invalid setting as a one-line error naming the flag.
@@ -39,8 +44,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--m: must be ≥ 0 (0 = whole batch), got %d", c.M)
 	case math.IsNaN(c.L2) || math.IsInf(c.L2, 0) || c.L2 < 0:
 		return fmt.Errorf("--l2: must be a finite number ≥ 0, got %g", c.L2)
+	case c.AscentSteps < 0:
+		return fmt.Errorf("--ascent-steps: must be ≥ 1, got %d", c.AscentSteps)
+	case c.AscentSteps > 1 && c.P != 0 && c.P != 2 && !math.IsInf(c.P, 1):
+		return fmt.Errorf("--ascent-steps: multi-step ascent supports p = 2 or inf, got p = %g", c.P)
 	}
-	return nil
+	return c.validateVariant()
 }
 
 // Optimizer is SAM around a base optimizer. Create it with New.
@@ -51,7 +60,9 @@ type Optimizer struct {
 
 	g   []float32 // gradient at w, then g_SAM
 	wp  []float32 // the perturbed point w+ε
-	acc []float32 // m-sharpness: running average of the chunks' g_SAM
+	acc []float32 // m-sharpness: running average of the chunks' g_SAM; GSAM, LookSAM: a second gradient
+	eps []float32 // multi-step ascent: ε
+	variantState
 }
 
 // ErrNonFinite is returned (wrapped) by Step when the loss or gradient is NaN or infinite;
@@ -69,11 +80,15 @@ func New(base optim.Optimizer, layout *param.Layout, cfg Config) (*Optimizer, er
 	if cfg.Eta == 0 {
 		cfg.Eta = 0.01
 	}
+	if cfg.AscentSteps == 0 {
+		cfg.AscentSteps = 1
+	}
 	n := layout.Size()
 	o := &Optimizer{cfg: cfg, base: base, layout: layout, g: make([]float32, n)}
 	if cfg.Rho > 0 {
 		o.wp = make([]float32, n)
 	}
+	o.initVariant()
 	return o, nil
 }
 
@@ -87,39 +102,18 @@ func (o *Optimizer) Step(w []float32, n int, loss Loss, lr float64) (float64, er
 	if len(w) != o.layout.Size() {
 		panic(fmt.Sprintf("sam: len(w)=%d, layout size %d", len(w), o.layout.Size()))
 	}
-	g := o.g
 	var l float64
-	if o.cfg.Rho == 0 {
+	var g []float32
+	switch {
+	case o.cfg.Rho == 0 && o.cfg.RhoMin == 0:
+		g = o.g
 		l = loss(w, g, 0, n, false)
-	} else {
-		m := o.cfg.M
-		if m <= 0 || m >= n {
-			m = n
-		}
-		if m < n && o.acc == nil {
-			o.acc = make([]float32, len(w))
-		}
-		for lo := 0; lo < n; lo += m {
-			hi := min(lo+m, n)
-			l += loss(w, g, lo, hi, false) * float64(hi-lo) / float64(n)
-			o.perturb(w, g)
-			loss(o.wp, g, lo, hi, true)
-			if m < n {
-				f := float32(hi-lo) / float32(n)
-				if lo == 0 {
-					for i, x := range g {
-						o.acc[i] = f * x
-					}
-				} else {
-					for i, x := range g {
-						o.acc[i] += f * x
-					}
-				}
-			}
-		}
-		if m < n {
-			g = o.acc
-		}
+	case o.cfg.Variant == "gsam":
+		l, g = o.gsam(w, n, loss, lr)
+	case o.cfg.Variant == "looksam":
+		l, g = o.lookSAM(w, n, loss)
+	default:
+		l, g = o.sam(w, n, loss)
 	}
 	if math.IsNaN(l) || math.IsInf(l, 0) || !finite(g) {
 		return l, ErrNonFinite
@@ -139,40 +133,152 @@ func (o *Optimizer) Step(w []float32, n int, loss Loss, lr float64) (float64, er
 	return l, nil
 }
 
-// perturb writes w+ε into o.wp for gradient g at w. ε = ρ·T·sign(z)|z|^(q−1)/(‖z‖_q^q)^(1/p)
-// with z = T∘g, where T = |w|+η on weight spans and 1 elsewhere for ASAM, T = 1 for SAM.
-// For p = 2 this is ρ·T²g/(‖Tg‖₂+1e-12); for p = ∞ it is ρ·T·sign(g). A zero gradient gives ε = 0.
-func (o *Optimizer) perturb(w, g []float32) {
-	p, rho, eta := o.cfg.P, o.cfg.Rho, float32(o.cfg.Eta)
-	scaled := func(s param.Span) bool { return o.cfg.Adaptive && s.Kind == param.Weight }
-	switch {
-	case p == 2:
-		var sum float64 // ‖Tg‖², accumulated in float64 in a fixed order
-		for _, s := range o.layout.Spans {
-			if scaled(s) {
-				sum += sumSqScaled(s.Of(w), s.Of(g), eta)
-			} else {
-				sum += sumSq(s.Of(g))
-			}
-		}
-		c := float32(rho / (math.Sqrt(sum) + 1e-12))
-		for _, s := range o.layout.Spans {
-			ws, gs, wp := s.Of(w), s.Of(g), s.Of(o.wp)
-			if scaled(s) {
-				for i, x := range gs {
-					t := abs32(ws[i]) + eta
-					wp[i] = ws[i] + c*t*t*x
+// sam returns the loss at w and g_SAM: per chunk of m examples (m-sharpness), the gradient at
+// the worst point w+ε found from the chunk's own gradient, averaged over the chunks.
+func (o *Optimizer) sam(w []float32, n int, loss Loss) (float64, []float32) {
+	m := o.cfg.M
+	if m <= 0 || m >= n {
+		m = n
+	}
+	if m < n && o.acc == nil {
+		o.acc = make([]float32, len(w))
+	}
+	g := o.g
+	var l float64
+	for lo := 0; lo < n; lo += m {
+		hi := min(lo+m, n)
+		l += loss(w, g, lo, hi, false) * float64(hi-lo) / float64(n)
+		o.ascend(w, lo, hi, loss, o.cfg.Rho)
+		if m < n {
+			f := float32(hi-lo) / float32(n)
+			if lo == 0 {
+				for i, x := range g {
+					o.acc[i] = f * x
 				}
 			} else {
+				for i, x := range g {
+					o.acc[i] += f * x
+				}
+			}
+		}
+	}
+	if m < n {
+		return l, o.acc
+	}
+	return l, g
+}
+
+// ascend replaces the gradient at w in o.g by the gradient at the ascent point w+ε on examples
+// [lo,hi): one step ε = ρ·ĝ (SAM), or k projected steps ε ← Proj_{‖ε‖≤ρ}(ε + (ρ/k)·ĝ(w+ε)),
+// where ĝ is the gradient normalised in the p-norm (scaled by T for ASAM).
+func (o *Optimizer) ascend(w []float32, lo, hi int, loss Loss, rho float64) {
+	k := o.cfg.AscentSteps
+	if k <= 1 {
+		o.perturb(o.wp, w, w, o.g, rho)
+		loss(o.wp, o.g, lo, hi, true)
+		return
+	}
+	if o.eps == nil {
+		o.eps = make([]float32, len(w))
+	}
+	clear(o.eps)
+	for range k {
+		o.perturb(o.eps, o.eps, w, o.g, rho/float64(k))
+		o.project(w, rho)
+		for i, e := range o.eps {
+			o.wp[i] = w[i] + e
+		}
+		loss(o.wp, o.g, lo, hi, true)
+	}
+}
+
+// project maps o.eps onto the ball ‖ε/T‖_p ≤ ρ (p = 2 or ∞; T = 1 unless ASAM).
+func (o *Optimizer) project(w []float32, rho float64) {
+	eta := float32(o.cfg.Eta)
+	t := func(s param.Span, i int) float32 {
+		if o.cfg.Adaptive && s.Kind == param.Weight {
+			return abs32(w[i]) + eta
+		}
+		return 1
+	}
+	if math.IsInf(o.cfg.P, 1) {
+		for _, s := range o.layout.Spans {
+			for i := s.Off; i < s.End(); i++ {
+				r := float32(rho) * t(s, i)
+				o.eps[i] = max(-r, min(r, o.eps[i]))
+			}
+		}
+		return
+	}
+	var sum float64
+	for _, s := range o.layout.Spans {
+		for i := s.Off; i < s.End(); i++ {
+			z := float64(o.eps[i] / t(s, i))
+			sum += z * z
+		}
+	}
+	if n := math.Sqrt(sum); n > rho {
+		f := float32(rho / n)
+		for i := range o.eps {
+			o.eps[i] *= f
+		}
+	}
+}
+
+// perturb writes base + ε into dst for the gradient g at w, where
+// ε = ρ·T·sign(z)|z|^(q−1)/(‖z‖_q^q)^(1/p) with z = T∘g, T = |w|+η on weight spans for ASAM and
+// 1 elsewhere. For p = 2 this is ρ·T²g/(‖Tg‖₂+1e-12); for p = ∞ it is ρ·T·sign(g); a zero
+// gradient gives ε = 0. Variants adjust it: USAM drops the normalisation (ε = ρ·T²g), SAM-ON
+// perturbs the normalisation spans only, ESAM keeps each coordinate with probability β (scaled 1/β).
+func (o *Optimizer) perturb(dst, base, w, g []float32, rho float64) {
+	p, eta := o.cfg.P, float32(o.cfg.Eta)
+	scaled := func(s param.Span) bool { return o.cfg.Adaptive && s.Kind == param.Weight }
+	included := func(s param.Span) bool { return o.cfg.Variant != "samon" || s.Kind == param.Norm }
+	for _, s := range o.layout.Spans {
+		if !included(s) {
+			copy(s.Of(dst), s.Of(base))
+		}
+	}
+	switch {
+	case p == 2:
+		c := float32(rho)
+		if o.cfg.Variant != "usam" {
+			var sum float64 // ‖Tg‖², accumulated in float64 in a fixed order
+			for _, s := range o.layout.Spans {
+				if scaled(s) {
+					sum += sumSqScaled(s.Of(w), s.Of(g), eta)
+				} else if included(s) {
+					sum += sumSq(s.Of(g))
+				}
+			}
+			c = float32(rho / (math.Sqrt(sum) + 1e-12))
+		}
+		for _, s := range o.layout.Spans {
+			ws, gs, bs, ds := s.Of(w), s.Of(g), s.Of(base), s.Of(dst)
+			switch {
+			case !included(s):
+			case scaled(s):
 				for i, x := range gs {
-					wp[i] = ws[i] + c*x
+					t := abs32(ws[i]) + eta
+					ds[i] = bs[i] + o.keep(c*t*t*x)
+				}
+			case o.rng != nil: // ESAM
+				for i, x := range gs {
+					ds[i] = bs[i] + o.keep(c*x)
+				}
+			default: // plain SAM: the hot loop
+				for i, x := range gs {
+					ds[i] = bs[i] + c*x
 				}
 			}
 		}
 	case math.IsInf(p, 1):
 		r := float32(rho)
 		for _, s := range o.layout.Spans {
-			ws, gs, wp := s.Of(w), s.Of(g), s.Of(o.wp)
+			if !included(s) {
+				continue
+			}
+			ws, gs, bs, ds := s.Of(w), s.Of(g), s.Of(base), s.Of(dst)
 			for i, x := range gs {
 				e := r
 				if scaled(s) {
@@ -180,11 +286,11 @@ func (o *Optimizer) perturb(w, g []float32) {
 				}
 				switch {
 				case x > 0:
-					wp[i] = ws[i] + e
+					ds[i] = bs[i] + o.keep(e)
 				case x < 0:
-					wp[i] = ws[i] - e
+					ds[i] = bs[i] + o.keep(-e)
 				default:
-					wp[i] = ws[i]
+					ds[i] = bs[i]
 				}
 			}
 		}
@@ -198,7 +304,7 @@ func (o *Optimizer) perturb(w, g []float32) {
 		}
 		var sum float64
 		for _, s := range o.layout.Spans {
-			for i := s.Off; i < s.End(); i++ {
+			for i := s.Off; i < s.End() && included(s); i++ {
 				sum += math.Pow(math.Abs(t(s, i)*float64(g[i])), q)
 			}
 		}
@@ -207,10 +313,10 @@ func (o *Optimizer) perturb(w, g []float32) {
 			c = rho / math.Pow(sum, 1/p)
 		}
 		for _, s := range o.layout.Spans {
-			for i := s.Off; i < s.End(); i++ {
+			for i := s.Off; i < s.End() && included(s); i++ {
 				ti := t(s, i)
 				z := ti * float64(g[i])
-				o.wp[i] = w[i] + float32(c*ti*math.Copysign(math.Pow(math.Abs(z), q-1), z))
+				dst[i] = base[i] + o.keep(float32(c*ti*math.Copysign(math.Pow(math.Abs(z), q-1), z)))
 			}
 		}
 	}

@@ -88,10 +88,6 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	opt, err := sam.New(base, &m.Layout, c.SAM)
-	if err != nil {
-		return nil, err
-	}
 	tr := d.Train
 	n := tr.N()
 	bs := c.BatchSize
@@ -102,6 +98,18 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 	total := c.Steps
 	if total == 0 {
 		total = c.Epochs * perEpoch
+	}
+	samCfg := c.SAM
+	if samCfg.Variant == "gsam" { // GSAM's ρ follows the learning rate between its extremes
+		samCfg.LRMin, samCfg.LRMax = math.Inf(1), 0
+		for t := 0; t < total; t++ {
+			lr := c.Schedule.LR(c.LR, t, total)
+			samCfg.LRMin, samCfg.LRMax = min(samCfg.LRMin, lr), max(samCfg.LRMax, lr)
+		}
+	}
+	opt, err := sam.New(base, &m.Layout, samCfg)
+	if err != nil {
+		return nil, err
 	}
 	if out != "" {
 		if err := os.MkdirAll(out, 0o755); err != nil {

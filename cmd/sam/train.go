@@ -30,7 +30,10 @@ type trainFlags struct {
 	lr, momentum, beta1, beta2, eps, wd, clip float64
 	nesterov                                  bool
 	rho, eta, l2                              float64
-	p                                         string
+	p, variant                                string
+	ascentSteps, lookK                        int
+	gsamAlpha, rhoMin, lookAlpha              float64
+	esamBeta, esamGamma                       float64
 	adaptive                                  bool
 	m                                         int
 	batch                                     string
@@ -106,6 +109,14 @@ row, numeric cells, --target names the target column).`,
 	fl.BoolVar(&f.adaptive, "adaptive", false, "ASAM (Kwon et al. 2021): scale ε by |w|+η on weight tensors; use a larger ρ (0.5–2)")
 	fl.Float64Var(&f.eta, "eta", 0.01, "ASAM η")
 	fl.IntVar(&f.m, "m", 0, "m-sharpness: compute ε and the SAM gradient per chunk of m examples and average them (0 = whole batch)")
+	fl.StringVar(&f.variant, "variant", "sam", "SAM variant: sam, usam (ε = ρg, Andriushchenko & Flammarion 2022), gsam (Zhuang et al. 2022), looksam (Liu et al. 2022), esam (Du et al. 2022), samon (ε on normalisation layers only, Mueller et al. 2023)")
+	fl.IntVar(&f.ascentSteps, "ascent-steps", 1, "multi-step ascent: k projected steps of size ρ/k to find ε (SAM paper App. C)")
+	fl.Float64Var(&f.gsamAlpha, "gsam-alpha", 0.1, "gsam: weight α of the surrogate-gap term (update g_p − α·g_⊥)")
+	fl.Float64Var(&f.rhoMin, "rho-min", -1, "gsam: ρ at the smallest learning rate; ρ follows the schedule up to --rho (default: --rho, constant)")
+	fl.IntVar(&f.lookK, "looksam-k", 5, "looksam: full SAM every k-th step")
+	fl.Float64Var(&f.lookAlpha, "looksam-alpha", 0.7, "looksam: weight α of the reused ascent direction")
+	fl.Float64Var(&f.esamBeta, "esam-beta", 0.6, "esam: probability of keeping each coordinate of ε (stochastic weight perturbation)")
+	fl.Float64Var(&f.esamGamma, "esam-gamma", 1, "esam: fraction of examples for sharpness-sensitive data selection (only 1 is implemented so far)")
 	// Schedule.
 	fl.StringVar(&f.batch, "batch-size", "32", "mini-batch size, or full for full-batch gradient descent")
 	fl.IntVar(&f.epochs, "epochs", 5, "passes over the training set")
@@ -205,6 +216,38 @@ func (f *trainFlags) config(cmd *cobra.Command) (*train.Config, error) {
 		return nil, err
 	}
 	c.SAM.Rho, c.SAM.P, c.SAM.Adaptive, c.SAM.Eta, c.SAM.M, c.SAM.L2 = f.rho, p, f.adaptive, f.eta, f.m, f.l2
+	if f.ascentSteps < 1 {
+		return nil, fmt.Errorf("--ascent-steps: must be ≥ 1, got %d", f.ascentSteps)
+	}
+	c.SAM.AscentSteps = f.ascentSteps
+	if f.variant != "sam" {
+		c.SAM.Variant = f.variant
+	}
+	variantFlags := map[string][]string{"gsam": {"gsam-alpha", "rho-min"}, "looksam": {"looksam-k", "looksam-alpha"}, "esam": {"esam-beta", "esam-gamma"}}
+	for v, names := range variantFlags {
+		for _, name := range names {
+			if changed(name) && f.variant != v {
+				return nil, fmt.Errorf("--%s: only applies to --variant %s", name, v)
+			}
+		}
+	}
+	switch f.variant {
+	case "gsam":
+		c.SAM.GSAMAlpha, c.SAM.RhoMin = f.gsamAlpha, f.rhoMin
+		if !changed("rho-min") {
+			c.SAM.RhoMin = f.rho
+		}
+	case "looksam":
+		if f.lookK < 1 {
+			return nil, fmt.Errorf("--looksam-k: must be ≥ 1, got %d", f.lookK)
+		}
+		c.SAM.LookSAMK, c.SAM.LookSAMAlpha = f.lookK, f.lookAlpha
+	case "esam":
+		if !(f.esamBeta > 0 && f.esamBeta <= 1) {
+			return nil, fmt.Errorf("--esam-beta: must be in (0,1], got %g", f.esamBeta)
+		}
+		c.SAM.ESAMBeta, c.SAM.ESAMGamma, c.SAM.Seed = f.esamBeta, f.esamGamma, f.seed
+	}
 	// Schedule and batches.
 	c.Schedule.Kind, c.Schedule.Warmup = f.schedule, f.warmup
 	if f.schedule == "step" {

@@ -1,0 +1,185 @@
+package sam
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Variants holds the settings of SAM's variants (see ../shared/reference/SAM.md, "Variants").
+// Zero values are literal except where a field says otherwise.
+type Variants struct {
+	// GSAM (Zhuang et al., ICLR 2022): update with g_p − α·g_⊥, where g_⊥ is the part of the
+	// gradient at w orthogonal to g_p = ∇L(w+ε); ρ follows the learning rate from RhoMin at
+	// LRMin up to Rho at LRMax (constant Rho when LRMax = LRMin).
+	GSAMAlpha float64 `json:"gsam_alpha,omitempty"`
+	RhoMin    float64 `json:"rho_min,omitempty"`
+	LRMax     float64 `json:"lr_max,omitempty"`
+	LRMin     float64 `json:"lr_min,omitempty"`
+	// LookSAM (Liu et al., CVPR 2022): full SAM every LookSAMK-th step (0 means 5), otherwise
+	// one pass and the update g + α·(‖g‖/‖g_v‖)·g_v with the g_v kept from the last SAM step.
+	LookSAMK     int     `json:"looksam_k,omitempty"`
+	LookSAMAlpha float64 `json:"looksam_alpha,omitempty"`
+	// ESAM (Du et al., ICLR 2022), stochastic weight perturbation: each coordinate of ε is kept
+	// with probability ESAMBeta (0 means 0.5) and scaled by 1/β, drawn from Seed.
+	// ESAMGamma is the fraction of examples for sharpness-sensitive data selection; only 0 or 1
+	// (all examples) is implemented so far.
+	ESAMBeta  float64 `json:"esam_beta,omitempty"`
+	ESAMGamma float64 `json:"esam_gamma,omitempty"`
+	Seed      uint64  `json:"seed,omitempty"`
+}
+
+func (c Config) validateVariant() error {
+	bad := func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
+	switch c.Variant {
+	case "", "sam", "usam", "samon":
+	case "gsam":
+		switch {
+		case bad(c.GSAMAlpha):
+			return fmt.Errorf("--gsam-alpha: must be a finite number, got %g", c.GSAMAlpha)
+		case bad(c.RhoMin) || c.RhoMin < 0 || c.RhoMin > c.Rho:
+			return fmt.Errorf("--rho-min: must be in [0, --rho], got %g", c.RhoMin)
+		case bad(c.LRMax) || bad(c.LRMin) || c.LRMin < 0 || c.LRMax < c.LRMin:
+			return fmt.Errorf("gsam: invalid learning-rate range [%g, %g]", c.LRMin, c.LRMax)
+		}
+	case "looksam":
+		switch {
+		case c.LookSAMK < 0:
+			return fmt.Errorf("--looksam-k: must be ≥ 1, got %d", c.LookSAMK)
+		case bad(c.LookSAMAlpha) || c.LookSAMAlpha < 0:
+			return fmt.Errorf("--looksam-alpha: must be ≥ 0, got %g", c.LookSAMAlpha)
+		}
+	case "esam":
+		switch {
+		case !(c.ESAMBeta >= 0 && c.ESAMBeta <= 1):
+			return fmt.Errorf("--esam-beta: must be in (0,1], got %g", c.ESAMBeta)
+		case !(c.ESAMGamma >= 0 && c.ESAMGamma <= 1):
+			return fmt.Errorf("--esam-gamma: must be in (0,1], got %g", c.ESAMGamma)
+		case c.ESAMGamma != 0 && c.ESAMGamma != 1:
+			return fmt.Errorf("--esam-gamma: sharpness-sensitive data selection (γ < 1) is not implemented yet; use 1")
+		}
+	default:
+		return fmt.Errorf("--variant: unknown variant %q (want sam, usam, gsam, looksam, esam or samon)", c.Variant)
+	}
+	if c.Variant == "usam" && c.P != 0 && c.P != 2 {
+		return fmt.Errorf("--p: usam's unnormalised ε = ρ·g has no p; leave p = 2")
+	}
+	if c.M > 0 && c.Variant != "" && c.Variant != "sam" {
+		return fmt.Errorf("--m: m-sharpness applies to --variant sam only")
+	}
+	return nil
+}
+
+// variantState is what the variants keep between steps.
+type variantState struct {
+	step   int        // LookSAM: steps taken
+	haveGV bool       // LookSAM: g_v holds a direction from a SAM step
+	rng    *rand.Rand // ESAM: the random source of the weight-perturbation mask
+	keepP  float32    // ESAM: β
+}
+
+func (o *Optimizer) initVariant() {
+	switch o.cfg.Variant {
+	case "looksam":
+		if o.cfg.LookSAMK == 0 {
+			o.cfg.LookSAMK = 5
+		}
+		o.acc = make([]float32, len(o.g))
+	case "gsam":
+		o.acc = make([]float32, len(o.g))
+		if o.wp == nil {
+			o.wp = make([]float32, len(o.g))
+		}
+	case "esam":
+		if o.cfg.ESAMBeta == 0 {
+			o.cfg.ESAMBeta = 0.5
+		}
+		if o.cfg.ESAMGamma == 0 {
+			o.cfg.ESAMGamma = 1
+		}
+		o.rng = rand.New(rand.NewPCG(o.cfg.Seed, 0xe5a))
+		o.keepP = float32(o.cfg.ESAMBeta)
+	}
+}
+
+// keep applies ESAM's stochastic weight perturbation to one coordinate of ε (identity otherwise).
+func (o *Optimizer) keep(e float32) float32 {
+	if o.rng == nil {
+		return e
+	}
+	return o.drop(e)
+}
+
+func (o *Optimizer) drop(e float32) float32 {
+	if o.rng.Float32() < o.keepP {
+		return e / o.keepP
+	}
+	return 0
+}
+
+// gsam: g at w, g_p at w+ε with ρ_t from the learning rate, update g_p − α·g_⊥ with
+// g_⊥ = g − (g·g_p/‖g_p‖²)·g_p. α = 0 with constant ρ is SAM.
+func (o *Optimizer) gsam(w []float32, n int, loss Loss, lr float64) (float64, []float32) {
+	rho := o.cfg.Rho
+	if c := o.cfg; c.LRMax > c.LRMin {
+		rho = c.RhoMin + (c.Rho-c.RhoMin)*(lr-c.LRMin)/(c.LRMax-c.LRMin)
+	}
+	g, gp := o.acc, o.g
+	l := loss(w, gp, 0, n, false)
+	copy(g, gp)
+	o.ascend(w, 0, n, loss, rho) // gp ← ∇L(w+ε)
+	if o.cfg.GSAMAlpha == 0 {
+		return l, gp
+	}
+	var dot, nn float64
+	for i, x := range gp {
+		dot += float64(g[i]) * float64(x)
+		nn += float64(x) * float64(x)
+	}
+	c := 0.0
+	if nn > 0 {
+		c = dot / nn
+	}
+	a := float32(o.cfg.GSAMAlpha)
+	for i, x := range gp {
+		gp[i] = x - a*(g[i]-float32(c)*x)
+	}
+	return l, gp
+}
+
+// lookSAM: every k-th step full SAM, keeping g_v = g_s − (g_s·g/‖g‖²)·g; in between one pass
+// and g + α·(‖g‖/‖g_v‖)·g_v. k = 1 is SAM.
+func (o *Optimizer) lookSAM(w []float32, n int, loss Loss) (float64, []float32) {
+	g, gv := o.g, o.acc
+	l := loss(w, g, 0, n, false)
+	defer func() { o.step++ }()
+	if o.step%o.cfg.LookSAMK == 0 || !o.haveGV {
+		copy(gv, g)
+		o.ascend(w, 0, n, loss, o.cfg.Rho) // g ← g_s
+		if o.cfg.LookSAMK == 1 {
+			return l, g
+		}
+		var dot, gg float64
+		for i, x := range gv {
+			dot += float64(g[i]) * float64(x)
+			gg += float64(x) * float64(x)
+		}
+		c := float32(0)
+		if gg > 0 {
+			c = float32(dot / gg)
+		}
+		for i, x := range gv {
+			gv[i] = g[i] - c*x
+		}
+		o.haveGV = true
+		return l, g
+	}
+	ng, nv := math.Sqrt(sumSq(g)), math.Sqrt(sumSq(gv))
+	if nv > 0 {
+		f := float32(o.cfg.LookSAMAlpha * ng / nv)
+		for i, x := range gv {
+			g[i] += f * x
+		}
+	}
+	return l, g
+}
