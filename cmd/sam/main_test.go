@@ -174,3 +174,28 @@ func TestDivergenceExitsOne(t *testing.T) {
 		t.Fatal("last good weights not saved")
 	}
 }
+
+func TestBench(t *testing.T) {
+	for _, rho := range []string{"0", "0.05"} {
+		code, stdout, stderr := runSam(t, "bench", "--model", "mlp", "--hidden", "16", "--input", "8", "--classes", "3",
+			"--batch", "8", "--steps", "3", "--opt", "sgd", "--rho", rho)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var r map[string]any
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+			t.Fatalf("not one JSON line: %q", stdout)
+		}
+		for _, k := range []string{"model", "batch", "opt", "rho", "threads", "steps_per_sec", "examples_per_sec", "gflops"} {
+			if _, ok := r[k]; !ok {
+				t.Fatalf("no %s in %s", k, stdout)
+			}
+		}
+		if r["steps_per_sec"].(float64) <= 0 || r["batch"].(float64) != 8 || r["model"] != "mlp" {
+			t.Fatalf("bad result %s", stdout)
+		}
+	}
+	if code, _, stderr := runSam(t, "bench", "--batch", "0"); code != 2 || !strings.Contains(stderr, "--batch") {
+		t.Fatalf("exit %d, %q", code, stderr)
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/samgo/sam/nn"
@@ -73,7 +74,12 @@ row, numeric cells, --target names the target column).`,
 			return runTrain(cmd, &f, stdout, stderr)
 		},
 	}
-	fl := cmd.Flags()
+	f.register(cmd.Flags())
+	return cmd
+}
+
+// register defines the flags of `sam train` (also used by `sam bench`).
+func (f *trainFlags) register(fl *pflag.FlagSet) {
 	fl.SortFlags = false
 	// Data.
 	fl.StringVar(&f.data, "data", "mnist", "data set: mnist, fashion-mnist, iris, wine, breast-cancer, digits or csv:PATH")
@@ -132,7 +138,6 @@ row, numeric cells, --target names the target column).`,
 	fl.StringVar(&f.save, "save", "", "also write the final weights (safetensors) to this path")
 	fl.IntVar(&f.threads, "threads", 0, "worker threads for the kernels (0 = all cores); results do not depend on it")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress output")
-	return cmd
 }
 
 // config turns the flags into a validated train.Config.

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/samgo/sam"
+	"github.com/samgo/sam/nn"
+	"github.com/samgo/sam/optim"
+	"github.com/samgo/sam/tensor"
+)
+
+// benchResult is the JSON line `sam bench` prints.
+type benchResult struct {
+	Model          string  `json:"model"`
+	Parameters     int     `json:"parameters"`
+	Batch          int     `json:"batch"`
+	Opt            string  `json:"opt"`
+	Rho            float64 `json:"rho"`
+	Variant        string  `json:"variant"`
+	Threads        int     `json:"threads"`
+	StepsPerSec    float64 `json:"steps_per_sec"`
+	ExamplesPerSec float64 `json:"examples_per_sec"`
+	GFLOPs         float64 `json:"gflops"`
+}
+
+func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
+	var f trainFlags
+	var batch, classes int
+	var input string
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Time training steps of a model on synthetic data and print one JSON line",
+		Long: `Time training steps (after a warm-up) of the model, optimizer and SAM settings given by the
+same flags as 'sam train', on synthetic data of the model's input shape, and print one JSON line:
+{"model","batch","opt","rho","variant","threads","steps_per_sec","examples_per_sec","gflops"}.
+--steps is the number of timed steps (default 50); --rho 0 times the base optimizer alone.
+gflops counts the dense layers' multiply-adds: 3 × forward per pass (forward, two backward
+products), 2 passes for SAM.`,
+		Example: `  sam bench --model mlp --hidden 256,256 --batch 128 --opt sgd --rho 0
+  sam bench --model mlp --hidden 256,256 --batch 128 --opt sgd --rho 0.05 --threads 1`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if batch <= 0 {
+				return usage(fmt.Errorf("--batch: must be > 0, got %d", batch))
+			}
+			if classes < 1 {
+				return usage(fmt.Errorf("--classes: must be ≥ 1, got %d", classes))
+			}
+			var shape []int
+			for _, s := range strings.Split(input, ",") {
+				d, err := strconv.Atoi(strings.TrimSpace(s))
+				if err != nil || d <= 0 {
+					return usage(fmt.Errorf("--input: want a shape such as 1,28,28, got %q", input))
+				}
+				shape = append(shape, d)
+			}
+			steps := f.steps
+			if !cmd.Flags().Changed("steps") {
+				steps = 50
+			}
+			if steps <= 0 {
+				return usage(fmt.Errorf("--steps: must be > 0, got %d", steps))
+			}
+			f.steps = 0
+			c, err := f.config(cmd)
+			if err != nil {
+				return usage(err)
+			}
+			c.Model.Input, c.Model.Outputs = shape, classes
+			if c.Task == "regression" || c.Model.Loss == "bce" {
+				c.Model.Outputs = 1
+			}
+			res, err := bench(c.Model, c.Init, c.Optimizer, c.SAM, c.LR, batch, steps, f.threads, f.seed)
+			if err != nil {
+				return usage(err)
+			}
+			return json.NewEncoder(stdout).Encode(res)
+		},
+	}
+	f.register(cmd.Flags())
+	fl := cmd.Flags()
+	fl.IntVar(&batch, "batch", 128, "examples per step")
+	fl.StringVar(&input, "input", "1,28,28", "shape of one synthetic example")
+	fl.IntVar(&classes, "classes", 10, "number of classes (outputs) of the synthetic task")
+	for _, name := range []string{"data", "data-dir", "target", "val-fraction", "test-fraction", "standardize", "label-noise",
+		"epochs", "batch-size", "schedule", "warmup", "lr-step", "lr-gamma", "min-lr", "out", "save", "quiet"} {
+		fl.MarkHidden(name)
+	}
+	return cmd
+}
+
+// bench times steps training steps after a warm-up and returns the measured rates.
+func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64, batch, steps, threads int, seed uint64) (*benchResult, error) {
+	m, err := nn.Build(spec)
+	if err != nil {
+		return nil, err
+	}
+	w, err := m.Init(init, seed)
+	if err != nil {
+		return nil, err
+	}
+	base, err := optim.New(oc, &m.Layout)
+	if err != nil {
+		return nil, err
+	}
+	if sc.Variant == "gsam" {
+		sc.LRMin, sc.LRMax = lr, lr
+	}
+	opt, err := sam.New(base, &m.Layout, sc)
+	if err != nil {
+		return nil, err
+	}
+	prev := tensor.SetThreads(threads)
+	defer tensor.SetThreads(prev)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	x := make([]float32, batch*m.InDim())
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	t := nn.Target{}
+	if spec.Loss == "ce" {
+		t.Labels = make([]int32, batch)
+		for i := range t.Labels {
+			t.Labels[i] = int32(rng.IntN(spec.Outputs))
+		}
+	} else {
+		t.Y = make([]float32, batch*spec.Outputs)
+		for i := range t.Y {
+			t.Y[i] = float32(rng.IntN(2))
+		}
+	}
+	ctx := &nn.Ctx{Train: true, Rng: rng}
+	loss := func(w, g []float32, lo, hi int, second bool) float64 {
+		ctx.Second = second
+		tt := nn.Target{}
+		if t.Labels != nil {
+			tt.Labels = t.Labels[lo:hi]
+		} else {
+			tt.Y = t.Y[lo*spec.Outputs : hi*spec.Outputs]
+		}
+		l, _ := m.Grad(ctx, w, g, x[lo*m.InDim():hi*m.InDim()], hi-lo, tt)
+		return l
+	}
+	step := func() error { _, err := opt.Step(w, batch, loss, lr); return err }
+	for range max(3, steps/10) {
+		if err := step(); err != nil {
+			return nil, fmt.Errorf("warm-up diverged (lower --lr): %v", err)
+		}
+	}
+	start := time.Now()
+	for range steps {
+		if err := step(); err != nil {
+			return nil, fmt.Errorf("benchmark diverged (lower --lr): %v", err)
+		}
+	}
+	sec := time.Since(start).Seconds()
+	passes := 1.0
+	if sc.Rho > 0 {
+		passes = 2
+	}
+	var macs float64
+	for _, l := range m.Layers {
+		if d, ok := l.(*nn.Dense); ok {
+			macs += float64(d.W.Shape[0] * d.W.Shape[1])
+		}
+	}
+	flops := passes * 3 * 2 * macs * float64(batch) * float64(steps)
+	variant := sc.Variant
+	if variant == "" {
+		variant = "sam"
+	}
+	return &benchResult{Model: spec.Model, Parameters: m.Layout.Size(), Batch: batch, Opt: oc.Name, Rho: sc.Rho, Variant: variant,
+		Threads: tensor.Threads(), StepsPerSec: float64(steps) / sec,
+		ExamplesPerSec: float64(steps*batch) / sec, GFLOPs: flops / sec / 1e9}, nil
+}
