@@ -12,12 +12,14 @@ import (
 // Spec describes a model's architecture and loss; it is all that is needed to rebuild the model
 // from a checkpoint (it is stored in the safetensors header). It serialises to JSON.
 type Spec struct {
-	Model          string  `json:"model"`                     // "linear", "logistic" or "mlp"
+	Model          string  `json:"model"`                     // "linear", "logistic", "mlp", "cnn" or "resnet"
 	Input          []int   `json:"input"`                     // shape of one example
 	Outputs        int     `json:"outputs"`                   // classes, or regression outputs
 	Hidden         []int   `json:"hidden,omitempty"`          // mlp: hidden widths
 	Activation     string  `json:"activation,omitempty"`      // mlp: relu (default), tanh or sigmoid
 	Dropout        float64 `json:"dropout,omitempty"`         // mlp: dropout after each hidden activation
+	Width          int     `json:"width,omitempty"`           // resnet: widening factor k (0 means 1)
+	Blocks         int     `json:"blocks,omitempty"`          // resnet: basic blocks per stage (0 means 1)
 	Loss           string  `json:"loss"`                      // "ce", "mse" or "bce"
 	LabelSmoothing float64 `json:"label_smoothing,omitempty"` // cross-entropy only
 }
@@ -68,8 +70,42 @@ func Build(spec Spec) (*Model, error) {
 			}
 		}
 		add(fmt.Sprintf("fc%d", len(spec.Hidden)+1), &Dense{Out: spec.Outputs})
+	case "cnn": // conv32-pool-conv64-pool-fc128, for 28×28 inputs and the like
+		if len(spec.Input) != 3 {
+			return nil, fmt.Errorf("--model cnn: needs image input [C,H,W], got shape %v", spec.Input)
+		}
+		add("conv1", &Conv2D{Out: 32, K: 3, Pad: 1})
+		add("", &Activation{Func: "relu"})
+		add("", &Pool2D{K: 2})
+		add("conv2", &Conv2D{Out: 64, K: 3, Pad: 1})
+		add("", &Activation{Func: "relu"})
+		add("", &Pool2D{K: 2})
+		add("fc1", &Dense{Out: 128})
+		add("", &Activation{Func: "relu"})
+		add("fc2", &Dense{Out: spec.Outputs})
+	case "resnet": // a small ResNet: stem, 3 stages of basic blocks (16k, 32k, 64k channels), GAP, fc
+		if len(spec.Input) != 3 {
+			return nil, fmt.Errorf("--model resnet: needs image input [C,H,W], got shape %v", spec.Input)
+		}
+		k, blocks := max(spec.Width, 1), max(spec.Blocks, 1)
+		add("conv1", &Conv2D{Out: 16 * k, K: 3, Pad: 1, NoBias: true})
+		add("bn1", &BatchNorm{})
+		add("", &Activation{Func: "relu"})
+		in := 16 * k
+		for stage, width := range []int{16 * k, 32 * k, 64 * k} {
+			for b := 0; b < blocks; b++ {
+				stride := 1
+				if stage > 0 && b == 0 {
+					stride = 2
+				}
+				add(fmt.Sprintf("layer%d.%d", stage+1, b), NewBasicBlock(in, width, stride))
+				in = width
+			}
+		}
+		add("", &Pool2D{Global: true})
+		add("fc", &Dense{Out: spec.Outputs})
 	default:
-		return nil, fmt.Errorf("--model: unknown model %q (want linear, logistic or mlp)", spec.Model)
+		return nil, fmt.Errorf("--model: unknown model %q (want linear, logistic, mlp, cnn or resnet)", spec.Model)
 	}
 	loss, err := NewLoss(spec.Loss, spec.LabelSmoothing)
 	if err != nil {
@@ -111,6 +147,17 @@ func (m *Model) Init(how string, seed uint64) ([]float32, error) {
 		return nil, fmt.Errorf("--init: unknown initialisation %q (want default or zeros)", how)
 	}
 	return w, nil
+}
+
+// Buffers lists the model's non-trained state (BatchNorm running averages), for checkpoints.
+func (m *Model) Buffers() []Buffer {
+	var bs []Buffer
+	for _, l := range m.Layers {
+		if s, ok := l.(Stateful); ok {
+			bs = append(bs, s.Buffers()...)
+		}
+	}
+	return bs
 }
 
 // InDim is the number of input features per example.
@@ -173,8 +220,34 @@ func (m *Model) Describe() string {
 	}
 	dims = append(dims, fmt.Sprint(m.Spec.Outputs))
 	s := m.Spec.Model + " " + strings.Join(dims, "-")
+	switch m.Spec.Model {
+	case "cnn", "resnet":
+		s = fmt.Sprintf("%s %v→%d", m.Spec.Model, m.Spec.Input, m.Spec.Outputs)
+		if m.Spec.Model == "resnet" {
+			s += fmt.Sprintf(" (width %d, %d blocks per stage)", max(m.Spec.Width, 1), max(m.Spec.Blocks, 1))
+		}
+	}
 	if m.Spec.Model == "mlp" {
 		s += " " + m.Spec.Activation
 	}
 	return fmt.Sprintf("%s, %s loss (%d parameters)", s, m.Spec.Loss, m.Layout.Size())
+}
+
+// MACs is the number of multiply-adds of one example's forward pass in the dense and
+// convolution layers (the GEMM work; a backward pass costs about twice as much).
+func (m *Model) MACs() int { return macs(m.Layers) }
+
+func macs(layers []Layer) int {
+	n := 0
+	for _, l := range layers {
+		switch l := l.(type) {
+		case *Dense:
+			n += l.W.Size()
+		case *Conv2D:
+			n += l.W.Size() * l.oh * l.ow
+		case *Residual:
+			n += macs(l.Body) + macs(l.Short)
+		}
+	}
+	return n
 }

@@ -30,9 +30,12 @@ func SaveModel(path string, m *nn.Model, w []float32, c *Config) error {
 		}
 		meta[metaConfig] = string(cfg)
 	}
-	ts := make([]safetensors.Tensor, len(m.Layout.Spans))
-	for i, s := range m.Layout.Spans {
-		ts[i] = safetensors.Tensor{Name: s.Name, Shape: s.Shape, Data: s.Of(w)}
+	ts := make([]safetensors.Tensor, 0, len(m.Layout.Spans))
+	for _, s := range m.Layout.Spans {
+		ts = append(ts, safetensors.Tensor{Name: s.Name, Shape: s.Shape, Data: s.Of(w)})
+	}
+	for _, b := range m.Buffers() {
+		ts = append(ts, safetensors.Tensor{Name: b.Name, Shape: b.Shape, Data: b.Data})
 	}
 	return safetensors.WriteFile(path, ts, meta)
 }
@@ -57,22 +60,27 @@ func LoadModel(path string) (*nn.Model, []float32, *Config, error) {
 		return nil, nil, nil, fmt.Errorf("%s: %v", path, err)
 	}
 	w := make([]float32, m.Layout.Size())
-	seen := map[string]bool{}
+	want := map[string][]float32{} // every parameter span and buffer, by name
+	shapes := map[string][]int{}
+	for _, s := range m.Layout.Spans {
+		want[s.Name], shapes[s.Name] = s.Of(w), s.Shape
+	}
+	for _, b := range m.Buffers() {
+		want[b.Name], shapes[b.Name] = b.Data, b.Shape
+	}
 	for _, t := range ts {
-		s, ok := m.Layout.Lookup(t.Name)
+		dst, ok := want[t.Name]
 		if !ok {
 			return nil, nil, nil, fmt.Errorf("%s: unexpected tensor %s for %s", path, t.Name, spec.Model)
 		}
-		if fmt.Sprint(s.Shape) != fmt.Sprint(t.Shape) {
-			return nil, nil, nil, fmt.Errorf("%s: tensor %s has shape %v, the model needs %v", path, t.Name, t.Shape, s.Shape)
+		if fmt.Sprint(shapes[t.Name]) != fmt.Sprint(t.Shape) {
+			return nil, nil, nil, fmt.Errorf("%s: tensor %s has shape %v, the model needs %v", path, t.Name, t.Shape, shapes[t.Name])
 		}
-		copy(s.Of(w), t.Data)
-		seen[t.Name] = true
+		copy(dst, t.Data)
+		delete(want, t.Name)
 	}
-	for _, s := range m.Layout.Spans {
-		if !seen[s.Name] {
-			return nil, nil, nil, fmt.Errorf("%s: tensor %s is missing", path, s.Name)
-		}
+	for name := range want {
+		return nil, nil, nil, fmt.Errorf("%s: tensor %s is missing", path, name)
 	}
 	var cfg *Config
 	if meta[metaConfig] != "" {

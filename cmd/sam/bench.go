@@ -42,7 +42,7 @@ func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
 same flags as 'sam train', on synthetic data of the model's input shape, and print one JSON line:
 {"model","batch","opt","rho","variant","threads","steps_per_sec","examples_per_sec","gflops"}.
 --steps is the number of timed steps (default 50); --rho 0 times the base optimizer alone.
-gflops counts the dense layers' multiply-adds: 3 × forward per pass (forward, two backward
+gflops counts the dense and convolution layers' multiply-adds: 3 × forward per pass (forward, two backward
 products), 2 passes for SAM.`,
 		Example: `  sam bench --model mlp --hidden 256,256 --batch 128 --opt sgd --rho 0
   sam bench --model mlp --hidden 256,256 --batch 128 --opt sgd --rho 0.05 --threads 1`,
@@ -166,13 +166,7 @@ func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64
 	if sc.Rho > 0 {
 		passes = 2
 	}
-	var macs float64
-	for _, l := range m.Layers {
-		if d, ok := l.(*nn.Dense); ok {
-			macs += float64(d.W.Shape[0] * d.W.Shape[1])
-		}
-	}
-	flops := passes * 3 * 2 * macs * float64(batch) * float64(steps)
+	flops := passes * 3 * 2 * float64(m.MACs()) * float64(batch) * float64(steps)
 	variant := sc.Variant
 	if variant == "" {
 		variant = "sam"

@@ -26,6 +26,7 @@ import (
 type trainFlags struct {
 	data, dataDir, target, task               string
 	model, hidden, activation, loss, init     string
+	width, blocks                             int
 	dropout, labelSmoothing                   float64
 	opt                                       string
 	lr, momentum, beta1, beta2, eps, wd, clip float64
@@ -91,10 +92,12 @@ func (f *trainFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.standardize, "standardize", true, "standardise each feature with training-set mean and std (for images the std is floored at the average pixel std)")
 	fl.Float64Var(&f.labelNoise, "label-noise", 0, "symmetric label noise: this fraction of training labels is replaced by a class drawn uniformly from all classes")
 	// Model.
-	fl.StringVar(&f.model, "model", "mlp", "model: linear (regression), logistic (softmax regression) or mlp")
+	fl.StringVar(&f.model, "model", "mlp", "model: linear (regression), logistic (softmax regression), mlp, cnn (conv32-pool-conv64-pool-fc128) or resnet (BatchNorm ResNet, --width, --blocks)")
 	fl.StringVar(&f.hidden, "hidden", "256,256", "mlp: comma-separated hidden layer widths")
 	fl.StringVar(&f.activation, "activation", "relu", "mlp: relu, tanh or sigmoid")
 	fl.Float64Var(&f.dropout, "dropout", 0, "mlp: dropout probability after each hidden layer")
+	fl.IntVar(&f.width, "width", 1, "resnet: widening factor k (stages of 16k, 32k, 64k channels)")
+	fl.IntVar(&f.blocks, "blocks", 1, "resnet: basic blocks per stage (depth 6·blocks+2)")
 	fl.StringVar(&f.loss, "loss", "auto", "loss: ce (softmax cross-entropy), mse, bce (binary cross-entropy with logits; two classes) (auto: ce for classification, mse for regression)")
 	fl.Float64Var(&f.labelSmoothing, "label-smoothing", 0, "label smoothing of the cross-entropy targets, in [0,1)")
 	fl.StringVar(&f.init, "init", "default", "parameter initialisation: default (PyTorch's uniform ±1/√fan_in) or zeros (for linear/logistic)")
@@ -165,6 +168,14 @@ func (f *trainFlags) config(cmd *cobra.Command) (*train.Config, error) {
 	}
 	// Model.
 	c.Model = nn.Spec{Model: f.model, Activation: f.activation, Dropout: f.dropout, Loss: f.loss, LabelSmoothing: f.labelSmoothing}
+	if f.model == "resnet" {
+		if f.width < 1 || f.blocks < 1 {
+			return nil, fmt.Errorf("--width/--blocks: must be ≥ 1, got %d and %d", f.width, f.blocks)
+		}
+		c.Model.Width, c.Model.Blocks = f.width, f.blocks
+	} else if changed("width") || changed("blocks") {
+		return nil, errors.New("--width/--blocks: only apply to --model resnet")
+	}
 	if f.model == "mlp" {
 		for _, s := range strings.Split(f.hidden, ",") {
 			h, err := strconv.Atoi(strings.TrimSpace(s))

@@ -1,0 +1,315 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/samgo/sam/param"
+	"github.com/samgo/sam/tensor"
+)
+
+// chw reads a per-example [C,H,W] shape.
+func chw(in []int, layer string) (c, h, w int, err error) {
+	if len(in) != 3 {
+		return 0, 0, 0, fmt.Errorf("model: %s needs image input [C,H,W], got shape %v", layer, in)
+	}
+	return in[0], in[1], in[2], nil
+}
+
+// Conv2D is a 2-D convolution with square kernels, weight [Out, C, K, K] (PyTorch's layout),
+// computed as one GEMM over the whole batch on im2col columns.
+type Conv2D struct {
+	Out, K, Stride, Pad int
+	NoBias              bool
+
+	c, h, w, oh, ow  int
+	W, B             param.Span
+	cols, ymat, y    []float32 // cols: [C·K·K, n·OH·OW]; ymat: [Out, n·OH·OW]
+	dymat, dcols, dx []float32
+	n                int
+}
+
+// Build implements Layer.
+func (l *Conv2D) Build(lay *param.Layout, name string, in []int) ([]int, error) {
+	var err error
+	if l.c, l.h, l.w, err = chw(in, "conv"); err != nil {
+		return nil, err
+	}
+	if l.Stride == 0 {
+		l.Stride = 1
+	}
+	l.oh = (l.h+2*l.Pad-l.K)/l.Stride + 1
+	l.ow = (l.w+2*l.Pad-l.K)/l.Stride + 1
+	if l.K <= 0 || l.oh <= 0 || l.ow <= 0 {
+		return nil, fmt.Errorf("model: %s: kernel %d does not fit input %v", name, l.K, in)
+	}
+	l.W = lay.Add(name+".weight", param.Weight, l.Out, l.c, l.K, l.K)
+	if !l.NoBias {
+		l.B = lay.Add(name+".bias", param.Bias, l.Out)
+	}
+	return []int{l.Out, l.oh, l.ow}, nil
+}
+
+// Init implements Layer: PyTorch's default U(±1/√fan_in) for weights and bias.
+func (l *Conv2D) Init(w []float32, rng *rand.Rand) {
+	bound := 1 / math.Sqrt(float64(l.c*l.K*l.K))
+	for _, s := range []param.Span{l.W, l.B} {
+		if s.Name == "" {
+			continue
+		}
+		v := s.Of(w)
+		for i := range v {
+			v[i] = float32((2*rng.Float64() - 1) * bound)
+		}
+	}
+}
+
+// Forward implements Layer.
+func (l *Conv2D) Forward(c *Ctx, w, x []float32, n int) []float32 {
+	l.n = n
+	ckk, p := l.c*l.K*l.K, l.oh*l.ow
+	np := n * p
+	l.cols = grow(l.cols, ckk*np)
+	in := l.c * l.h * l.w
+	tensor.Parallel(n, 1, func(lo, hi int) {
+		for e := lo; e < hi; e++ {
+			l.im2col(x[e*in:(e+1)*in], l.cols, e*p, np)
+		}
+	})
+	l.ymat = grow(l.ymat, l.Out*np)
+	tensor.Gemm(false, false, l.Out, np, ckk, 1, l.W.Of(w), ckk, l.cols, np, 0, l.ymat, np)
+	l.y = grow(l.y, n*l.Out*p)
+	var b []float32
+	if !l.NoBias {
+		b = l.B.Of(w)
+	}
+	tensor.Parallel(n, 1, func(lo, hi int) {
+		for e := lo; e < hi; e++ {
+			for o := 0; o < l.Out; o++ {
+				src := l.ymat[o*np+e*p : o*np+(e+1)*p]
+				dst := l.y[(e*l.Out+o)*p : (e*l.Out+o+1)*p]
+				bias := float32(0)
+				if b != nil {
+					bias = b[o]
+				}
+				for i, v := range src {
+					dst[i] = v + bias
+				}
+			}
+		}
+	})
+	return l.y
+}
+
+// im2col writes the K·K patches of one example x ([C,H,W]) as columns off..off+OH·OW of cols
+// (row stride ld); out-of-image taps are 0.
+func (l *Conv2D) im2col(x, cols []float32, off, ld int) {
+	row := 0
+	for ch := 0; ch < l.c; ch++ {
+		img := x[ch*l.h*l.w : (ch+1)*l.h*l.w]
+		for ki := 0; ki < l.K; ki++ {
+			for kj := 0; kj < l.K; kj++ {
+				dst := cols[row*ld+off : row*ld+off+l.oh*l.ow]
+				row++
+				for oi := 0; oi < l.oh; oi++ {
+					ii := oi*l.Stride - l.Pad + ki
+					d := dst[oi*l.ow : (oi+1)*l.ow]
+					if ii < 0 || ii >= l.h {
+						clear(d)
+						continue
+					}
+					src := img[ii*l.w : (ii+1)*l.w]
+					for oj := range d {
+						jj := oj*l.Stride - l.Pad + kj
+						if jj < 0 || jj >= l.w {
+							d[oj] = 0
+						} else {
+							d[oj] = src[jj]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im adds the columns off..off+OH·OW of cols back into one example's gradient dx.
+func (l *Conv2D) col2im(cols []float32, off, ld int, dx []float32) {
+	clear(dx)
+	row := 0
+	for ch := 0; ch < l.c; ch++ {
+		img := dx[ch*l.h*l.w : (ch+1)*l.h*l.w]
+		for ki := 0; ki < l.K; ki++ {
+			for kj := 0; kj < l.K; kj++ {
+				src := cols[row*ld+off : row*ld+off+l.oh*l.ow]
+				row++
+				for oi := 0; oi < l.oh; oi++ {
+					ii := oi*l.Stride - l.Pad + ki
+					if ii < 0 || ii >= l.h {
+						continue
+					}
+					d := img[ii*l.w : (ii+1)*l.w]
+					s := src[oi*l.ow : (oi+1)*l.ow]
+					for oj, v := range s {
+						if jj := oj*l.Stride - l.Pad + kj; jj >= 0 && jj < l.w {
+							d[jj] += v
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// Backward implements Layer.
+func (l *Conv2D) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []float32 {
+	ckk, p := l.c*l.K*l.K, l.oh*l.ow
+	np := n * p
+	l.dymat = grow(l.dymat, l.Out*np)
+	tensor.Parallel(n, 1, func(lo, hi int) {
+		for e := lo; e < hi; e++ {
+			for o := 0; o < l.Out; o++ {
+				copy(l.dymat[o*np+e*p:o*np+(e+1)*p], dy[(e*l.Out+o)*p:(e*l.Out+o+1)*p])
+			}
+		}
+	})
+	if !l.NoBias {
+		gb := l.B.Of(g)
+		for o := range gb {
+			var s float32
+			for _, v := range l.dymat[o*np : (o+1)*np] {
+				s += v
+			}
+			gb[o] = s
+		}
+	}
+	tensor.Gemm(false, true, l.Out, ckk, np, 1, l.dymat, np, l.cols, np, 0, l.W.Of(g), ckk)
+	if !needDX {
+		return nil
+	}
+	l.dcols = grow(l.dcols, ckk*np)
+	tensor.Gemm(true, false, ckk, np, l.Out, 1, l.W.Of(w), ckk, l.dymat, np, 0, l.dcols, np)
+	in := l.c * l.h * l.w
+	l.dx = grow(l.dx, n*in)
+	tensor.Parallel(n, 1, func(lo, hi int) {
+		for e := lo; e < hi; e++ {
+			l.col2im(l.dcols, e*p, np, l.dx[e*in:(e+1)*in])
+		}
+	})
+	return l.dx
+}
+
+// Pool2D is max or average pooling with a K×K window and stride K (PyTorch's default stride).
+// Global average pooling is Pool2D{Avg: true, Global: true}, with output [C].
+type Pool2D struct {
+	K           int
+	Avg, Global bool
+
+	c, h, w, oh, ow int
+	arg             []int32 // max: index of the maximum within each example's input
+	y, dx           []float32
+}
+
+// Build implements Layer.
+func (l *Pool2D) Build(lay *param.Layout, name string, in []int) ([]int, error) {
+	var err error
+	if l.c, l.h, l.w, err = chw(in, "pooling"); err != nil {
+		return nil, err
+	}
+	if l.Global {
+		l.Avg, l.K = true, 0
+		l.oh, l.ow = 1, 1
+		return []int{l.c}, nil
+	}
+	if l.K <= 0 || l.h < l.K || l.w < l.K {
+		return nil, fmt.Errorf("model: %s: pooling window %d does not fit input %v", name, l.K, in)
+	}
+	l.oh, l.ow = l.h/l.K, l.w/l.K
+	return []int{l.c, l.oh, l.ow}, nil
+}
+
+// Init implements Layer (no parameters).
+func (l *Pool2D) Init([]float32, *rand.Rand) {}
+
+// Forward implements Layer.
+func (l *Pool2D) Forward(c *Ctx, w, x []float32, n int) []float32 {
+	in, out := l.c*l.h*l.w, l.c*l.oh*l.ow
+	l.y = grow(l.y, n*out)
+	if !l.Avg && cap(l.arg) < n*out {
+		l.arg = make([]int32, n*out)
+	}
+	kh, kw := l.K, l.K
+	if l.Global {
+		kh, kw = l.h, l.w
+	}
+	inv := 1 / float32(kh*kw)
+	tensor.Parallel(n, 1, func(lo, hi int) {
+		for e := lo; e < hi; e++ {
+			xe, ye := x[e*in:(e+1)*in], l.y[e*out:(e+1)*out]
+			for ch := 0; ch < l.c; ch++ {
+				for oi := 0; oi < l.oh; oi++ {
+					for oj := 0; oj < l.ow; oj++ {
+						o := (ch*l.oh+oi)*l.ow + oj
+						best, arg, sum := float32(math.Inf(-1)), int32(0), float32(0)
+						for a := 0; a < kh; a++ {
+							for b := 0; b < kw; b++ {
+								idx := (ch*l.h+oi*kh+a)*l.w + oj*kw + b
+								v := xe[idx]
+								sum += v
+								if v > best {
+									best, arg = v, int32(idx)
+								}
+							}
+						}
+						if l.Avg {
+							ye[o] = sum * inv
+						} else {
+							ye[o] = best
+							l.arg[e*out+o] = arg
+						}
+					}
+				}
+			}
+		}
+	})
+	return l.y
+}
+
+// Backward implements Layer.
+func (l *Pool2D) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []float32 {
+	if !needDX {
+		return nil
+	}
+	in, out := l.c*l.h*l.w, l.c*l.oh*l.ow
+	l.dx = grow(l.dx, n*in)
+	kh, kw := l.K, l.K
+	if l.Global {
+		kh, kw = l.h, l.w
+	}
+	inv := 1 / float32(kh*kw)
+	tensor.Parallel(n, 1, func(lo, hi int) {
+		for e := lo; e < hi; e++ {
+			dxe, dye := l.dx[e*in:(e+1)*in], dy[e*out:(e+1)*out]
+			clear(dxe)
+			for ch := 0; ch < l.c; ch++ {
+				for oi := 0; oi < l.oh; oi++ {
+					for oj := 0; oj < l.ow; oj++ {
+						o := (ch*l.oh+oi)*l.ow + oj
+						if !l.Avg {
+							dxe[l.arg[e*out+o]] += dye[o]
+							continue
+						}
+						d := dye[o] * inv
+						for a := 0; a < kh; a++ {
+							for b := 0; b < kw; b++ {
+								dxe[(ch*l.h+oi*kh+a)*l.w+oj*kw+b] += d
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+	return l.dx
+}

@@ -1,0 +1,302 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/samgo/sam/param"
+	"github.com/samgo/sam/tensor"
+)
+
+// Buffer is model state that gradients do not train (BatchNorm's running averages); it is
+// saved in checkpoints next to the parameters.
+type Buffer struct {
+	Name  string
+	Shape []int
+	Data  []float32
+}
+
+// Stateful is implemented by layers that keep buffers.
+type Stateful interface {
+	Buffers() []Buffer
+}
+
+// BatchNorm normalises each channel (of [C,H,W] inputs) or feature (of [F] inputs) with the
+// batch's statistics in training mode and with running averages in evaluation mode, then
+// scales by γ and shifts by β (spans of kind param.Norm). Running averages follow PyTorch:
+// r ← (1−momentum)·r + momentum·stat, with the unbiased variance; SAM's second pass
+// (Ctx.Second) normalises with its own batch statistics but leaves the running averages alone.
+type BatchNorm struct {
+	Momentum, Eps float64 // 0 means 0.1 and 1e-5
+
+	c, hw     int
+	G, B      param.Span
+	Mean, Var []float32 // running averages
+	name      string
+
+	train        bool
+	mean, invstd []float32 // statistics used by the last forward
+	xhat, y, dx  []float32
+}
+
+// Build implements Layer.
+func (l *BatchNorm) Build(lay *param.Layout, name string, in []int) ([]int, error) {
+	switch len(in) {
+	case 1:
+		l.c, l.hw = in[0], 1
+	case 3:
+		l.c, l.hw = in[0], in[1]*in[2]
+	default:
+		return nil, fmt.Errorf("model: %s: batch norm needs [C,H,W] or [F] input, got %v", name, in)
+	}
+	if l.Momentum == 0 {
+		l.Momentum = 0.1
+	}
+	if l.Eps == 0 {
+		l.Eps = 1e-5
+	}
+	l.name = name
+	l.G = lay.Add(name+".weight", param.Norm, l.c)
+	l.B = lay.Add(name+".bias", param.Norm, l.c)
+	l.Mean = make([]float32, l.c)
+	l.Var = make([]float32, l.c)
+	for i := range l.Var {
+		l.Var[i] = 1
+	}
+	l.mean = make([]float32, l.c)
+	l.invstd = make([]float32, l.c)
+	return in, nil
+}
+
+// Init implements Layer: γ = 1, β = 0, running mean 0 and variance 1.
+func (l *BatchNorm) Init(w []float32, rng *rand.Rand) {
+	for i := range l.G.Of(w) {
+		l.G.Of(w)[i] = 1
+	}
+	clear(l.B.Of(w))
+	clear(l.Mean)
+	for i := range l.Var {
+		l.Var[i] = 1
+	}
+}
+
+// Buffers implements Stateful.
+func (l *BatchNorm) Buffers() []Buffer {
+	return []Buffer{
+		{Name: l.name + ".running_mean", Shape: []int{l.c}, Data: l.Mean},
+		{Name: l.name + ".running_var", Shape: []int{l.c}, Data: l.Var},
+	}
+}
+
+// Forward implements Layer.
+func (l *BatchNorm) Forward(c *Ctx, w, x []float32, n int) []float32 {
+	l.train = c.Train
+	size := n * l.c * l.hw
+	l.xhat = grow(l.xhat, size)
+	l.y = grow(l.y, size)
+	gam, bet := l.G.Of(w), l.B.Of(w)
+	cnt := float64(n * l.hw)
+	tensor.Parallel(l.c, 1, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			mean, invstd := float64(l.Mean[ch]), 1/math.Sqrt(float64(l.Var[ch])+l.Eps)
+			if c.Train {
+				var s float64
+				for e := 0; e < n; e++ {
+					for _, v := range x[(e*l.c+ch)*l.hw : (e*l.c+ch+1)*l.hw] {
+						s += float64(v)
+					}
+				}
+				mean = s / cnt
+				var ss float64
+				for e := 0; e < n; e++ {
+					for _, v := range x[(e*l.c+ch)*l.hw : (e*l.c+ch+1)*l.hw] {
+						d := float64(v) - mean
+						ss += d * d
+					}
+				}
+				variance := ss / cnt
+				invstd = 1 / math.Sqrt(variance+l.Eps)
+				if !c.Second {
+					m := l.Momentum
+					unbiased := variance
+					if cnt > 1 {
+						unbiased = ss / (cnt - 1)
+					}
+					l.Mean[ch] = float32((1-m)*float64(l.Mean[ch]) + m*mean)
+					l.Var[ch] = float32((1-m)*float64(l.Var[ch]) + m*unbiased)
+				}
+			}
+			l.mean[ch], l.invstd[ch] = float32(mean), float32(invstd)
+			mu, is, g, b := float32(mean), float32(invstd), gam[ch], bet[ch]
+			for e := 0; e < n; e++ {
+				off := (e*l.c + ch) * l.hw
+				xs, xh, ys := x[off:off+l.hw], l.xhat[off:off+l.hw], l.y[off:off+l.hw]
+				for i, v := range xs {
+					h := (v - mu) * is
+					xh[i] = h
+					ys[i] = g*h + b
+				}
+			}
+		}
+	})
+	return l.y
+}
+
+// Backward implements Layer.
+func (l *BatchNorm) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []float32 {
+	gam := l.G.Of(w)
+	gg, gb := l.G.Of(g), l.B.Of(g)
+	if needDX {
+		l.dx = grow(l.dx, n*l.c*l.hw)
+	}
+	cnt := float32(n * l.hw)
+	tensor.Parallel(l.c, 1, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			var sdy, sdyx float64
+			for e := 0; e < n; e++ {
+				off := (e*l.c + ch) * l.hw
+				xh := l.xhat[off : off+l.hw]
+				for i, d := range dy[off : off+l.hw] {
+					sdy += float64(d)
+					sdyx += float64(d) * float64(xh[i])
+				}
+			}
+			gg[ch], gb[ch] = float32(sdyx), float32(sdy)
+			if !needDX {
+				continue
+			}
+			k := gam[ch] * l.invstd[ch]
+			mdy, mdyx := float32(sdy)/cnt, float32(sdyx)/cnt
+			for e := 0; e < n; e++ {
+				off := (e*l.c + ch) * l.hw
+				xh, d, dx := l.xhat[off:off+l.hw], dy[off:off+l.hw], l.dx[off:off+l.hw]
+				if !l.train { // evaluation mode: the statistics are constants
+					for i, v := range d {
+						dx[i] = k * v
+					}
+					continue
+				}
+				for i, v := range d {
+					dx[i] = k * (v - mdy - xh[i]*mdyx)
+				}
+			}
+		}
+	})
+	if !needDX {
+		return nil
+	}
+	return l.dx
+}
+
+// Residual is a residual block y = relu(body(x) + shortcut(x)); an empty Short is the identity.
+type Residual struct {
+	Body, Short           []Layer
+	bodyNames, shortNames []string
+
+	z, y, dx []float32
+}
+
+// NewBasicBlock returns ResNet's basic block: conv3×3(stride)-BN-ReLU-conv3×3-BN, with a
+// 1×1 convolution and BN on the shortcut when the shape changes.
+func NewBasicBlock(in, out, stride int) *Residual {
+	r := &Residual{
+		Body: []Layer{&Conv2D{Out: out, K: 3, Stride: stride, Pad: 1, NoBias: true}, &BatchNorm{},
+			&Activation{Func: "relu"}, &Conv2D{Out: out, K: 3, Pad: 1, NoBias: true}, &BatchNorm{}},
+		bodyNames: []string{"conv1", "bn1", "relu", "conv2", "bn2"},
+	}
+	if stride != 1 || in != out {
+		r.Short = []Layer{&Conv2D{Out: out, K: 1, Stride: stride, NoBias: true}, &BatchNorm{}}
+		r.shortNames = []string{"shortcut.0", "shortcut.1"}
+	}
+	return r
+}
+
+// Build implements Layer.
+func (r *Residual) Build(lay *param.Layout, name string, in []int) ([]int, error) {
+	build := func(ls []Layer, names []string) ([]int, error) {
+		shape := in
+		var err error
+		for i, l := range ls {
+			if shape, err = l.Build(lay, name+"."+names[i], shape); err != nil {
+				return nil, err
+			}
+		}
+		return shape, nil
+	}
+	out, err := build(r.Body, r.bodyNames)
+	if err != nil {
+		return nil, err
+	}
+	short, err := build(r.Short, r.shortNames)
+	if err != nil {
+		return nil, err
+	}
+	if fmt.Sprint(out) != fmt.Sprint(short) {
+		return nil, fmt.Errorf("model: %s: body output %v does not match shortcut %v", name, out, short)
+	}
+	return out, nil
+}
+
+// Init implements Layer.
+func (r *Residual) Init(w []float32, rng *rand.Rand) {
+	for _, l := range append(append([]Layer(nil), r.Body...), r.Short...) {
+		l.Init(w, rng)
+	}
+}
+
+// Buffers implements Stateful.
+func (r *Residual) Buffers() []Buffer {
+	var bs []Buffer
+	for _, l := range append(append([]Layer(nil), r.Body...), r.Short...) {
+		if s, ok := l.(Stateful); ok {
+			bs = append(bs, s.Buffers()...)
+		}
+	}
+	return bs
+}
+
+// Forward implements Layer.
+func (r *Residual) Forward(c *Ctx, w, x []float32, n int) []float32 {
+	b := x
+	for _, l := range r.Body {
+		b = l.Forward(c, w, b, n)
+	}
+	s := x
+	for _, l := range r.Short {
+		s = l.Forward(c, w, s, n)
+	}
+	r.y = grow(r.y, len(b))
+	for i, v := range b {
+		r.y[i] = max(v+s[i], 0)
+	}
+	return r.y
+}
+
+// Backward implements Layer.
+func (r *Residual) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []float32 {
+	r.z = grow(r.z, len(dy))
+	for i, v := range dy {
+		if r.y[i] > 0 {
+			r.z[i] = v
+		} else {
+			r.z[i] = 0
+		}
+	}
+	d := r.z
+	for i := len(r.Body) - 1; i >= 0; i-- {
+		d = r.Body[i].Backward(c, w, g, d, n, needDX || i > 0)
+	}
+	ds := r.z
+	for i := len(r.Short) - 1; i >= 0; i-- {
+		ds = r.Short[i].Backward(c, w, g, ds, n, needDX || i > 0)
+	}
+	if !needDX {
+		return nil
+	}
+	r.dx = grow(r.dx, len(d))
+	for i, v := range d {
+		r.dx[i] = v + ds[i]
+	}
+	return r.dx
+}
