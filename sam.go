@@ -262,7 +262,7 @@ func (o *Optimizer) perturb(dst, base, w, g []float32, rho float64) {
 					t := abs32(ws[i]) + eta
 					ds[i] = bs[i] + o.keep(c*t*t*x)
 				}
-			case o.rng != nil: // ESAM
+			case o.esam:
 				for i, x := range gs {
 					ds[i] = bs[i] + o.keep(c*x)
 				}

@@ -72,10 +72,12 @@ func (c Config) validateVariant() error {
 
 // variantState is what the variants keep between steps.
 type variantState struct {
-	step   int        // LookSAM: steps taken
-	haveGV bool       // LookSAM: g_v holds a direction from a SAM step
-	rng    *rand.Rand // ESAM: the random source of the weight-perturbation mask
-	keepP  float32    // ESAM: β
+	step   int     // LookSAM: steps taken
+	haveGV bool    // LookSAM: g_v holds a direction from a SAM step
+	esam   bool    // ESAM: draw a weight-perturbation mask
+	state  uint64  // ESAM: xorshift state of the mask's random stream
+	thresh uint32  // ESAM: keep a coordinate when its 24 random bits are below β·2²⁴
+	invB   float32 // ESAM: 1/β
 }
 
 func (o *Optimizer) initVariant() {
@@ -97,22 +99,31 @@ func (o *Optimizer) initVariant() {
 		if o.cfg.ESAMGamma == 0 {
 			o.cfg.ESAMGamma = 1
 		}
-		o.rng = rand.New(rand.NewPCG(o.cfg.Seed, 0xe5a))
-		o.keepP = float32(o.cfg.ESAMBeta)
+		o.esam = true
+		o.state = rand.New(rand.NewPCG(o.cfg.Seed, 0xe5a)).Uint64() | 1
+		o.thresh = uint32(o.cfg.ESAMBeta * (1 << 24))
+		o.invB = float32(1 / o.cfg.ESAMBeta)
 	}
 }
 
 // keep applies ESAM's stochastic weight perturbation to one coordinate of ε (identity otherwise).
 func (o *Optimizer) keep(e float32) float32 {
-	if o.rng == nil {
+	if !o.esam {
 		return e
 	}
 	return o.drop(e)
 }
 
+// drop keeps e (scaled by 1/β) with probability β, using a fast xorshift stream: one step per
+// coordinate of ε, so that the mask costs little next to the passes.
 func (o *Optimizer) drop(e float32) float32 {
-	if o.rng.Float32() < o.keepP {
-		return e / o.keepP
+	x := o.state
+	x ^= x << 13
+	x ^= x >> 7
+	x ^= x << 17
+	o.state = x
+	if uint32(x>>40) < o.thresh {
+		return e * o.invB
 	}
 	return 0
 }
