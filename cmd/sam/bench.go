@@ -29,6 +29,7 @@ type benchResult struct {
 	StepsPerSec    float64 `json:"steps_per_sec"`
 	ExamplesPerSec float64 `json:"examples_per_sec"`
 	GFLOPs         float64 `json:"gflops"`
+	MaxRSSMB       float64 `json:"max_rss_mb"` // the process's peak resident memory
 }
 
 func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -82,6 +83,7 @@ products), 2 passes for SAM.`,
 			if err != nil {
 				return usage(err)
 			}
+			res.MaxRSSMB = maxRSSMB()
 			return json.NewEncoder(stdout).Encode(res)
 		},
 	}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of this project against PyTorch 1.13 (Debian's python3-torch, a
+# benchmark peer only) on this machine, alternating the two in one run; writes BENCHMARKS.md.
+#   bash bench/run.sh            # ROUNDS=3 by default; about 5 minutes on 2 cores
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=/usr/bin/python3 # Debian's Python, where python3-torch installs
+if ! "$PY" -c "import torch" 2>/dev/null; then
+  echo "bench: installing Debian's python3-torch (a benchmark peer, not a dependency)" >&2
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch >/dev/null
+  fi
+fi
+ROUNDS=${ROUNDS:-3}
+out=$(mktemp -d)
+go build -o "$out/sam" ./cmd/sam
+go build -o "$out/gemm" ./bench/gemm
+res="$out/results.jsonl"
+tag() { sed "s/^{/{\"impl\":\"$1\",\"round\":$2,/" >> "$res"; }
+for r in $(seq "$ROUNDS"); do
+  echo "bench: round $r of $ROUNDS" >&2
+  for model in mlp cnn; do
+    steps=200; extra=(--hidden 256,256)
+    [ "$model" = cnn ] && { steps=20; extra=(); }
+    for rho in 0 0.05; do
+      for th in 1 2; do
+        "$out/sam" bench --model "$model" "${extra[@]}" --batch 128 --opt sgd --lr 0.01 --rho "$rho" --threads "$th" --steps "$steps" | tag go "$r"
+        "$PY" bench/torch_bench.py --model "$model" --batch 128 --rho "$rho" --threads "$th" --steps "$steps" | tag torch "$r"
+      done
+    done
+  done
+  for v in "--rho 0" "--rho 0.05" "--variant usam --rho 0.05" "--rho 0.05 --ascent-steps 3" "--variant gsam --rho 0.05" \
+    "--variant looksam --rho 0.05 --looksam-k 5" "--variant esam --rho 0.05 --esam-beta 0.6" "--variant samon --rho 0.05" \
+    "--adaptive --rho 0.5" "--rho 0.05 --m 32"; do
+    "$out/sam" bench --model mlp --hidden 256,256 --batch 128 --opt sgd --lr 0.01 --steps 200 $v \
+      | sed "s|^{|{\"flags\":\"$v\",|" | tag variant "$r"
+  done
+  "$out/gemm" -n 1024 -reps 5 | tag gemm "$r"
+  for th in 1 2; do
+    "$PY" -c "
+import json, time, torch
+torch.set_num_threads($th)
+a = torch.randn(1024, 1024); b = torch.randn(1024, 1024); a @ b
+best = 0
+for _ in range(5):
+    t = time.perf_counter(); a @ b; best = max(best, 2 * 1024**3 / (time.perf_counter() - t) / 1e9)
+print(json.dumps({'n': 1024, 'threads': $th, 'gflops': best}))" | tag torchgemm "$r"
+  done
+done
+"$PY" bench/report.py "$res" > BENCHMARKS.md
+echo "bench: wrote BENCHMARKS.md" >&2
+rm -rf "$out"

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""PyTorch peer of `sam bench`: times SGD or SAM (two-pass, davda54/sam style) training steps of
+the same MLP or CNN on synthetic MNIST-shaped data and prints one JSON line.
+
+Used by bench/run.sh only; PyTorch is a benchmark peer, never a dependency of the project.
+"""
+import argparse
+import json
+import resource
+import time
+
+import torch
+import torch.nn as nn
+
+
+def model(name):
+    if name == "mlp":
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+                             nn.Linear(256, 10))
+    if name == "cnn":
+        return nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                             nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+    raise SystemExit("unknown model " + name)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="mlp")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--rho", type=float, default=0.0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--lr", type=float, default=0.01)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(1)
+    m = model(a.model)
+    opt = torch.optim.SGD(m.parameters(), lr=a.lr)
+    lossf = nn.CrossEntropyLoss()
+    x = torch.randn(a.batch, 1, 28, 28)
+    y = torch.randint(0, 10, (a.batch,))
+    params = list(m.parameters())
+
+    def step():
+        opt.zero_grad()
+        lossf(m(x), y).backward()
+        if a.rho > 0:
+            with torch.no_grad():
+                norm = torch.norm(torch.stack([p.grad.norm(2) for p in params]), 2)
+                scale = a.rho / (norm + 1e-12)
+                eps = [p.grad * scale for p in params]
+                for p, e in zip(params, eps):
+                    p.add_(e)
+            opt.zero_grad()
+            lossf(m(x), y).backward()
+            with torch.no_grad():
+                for p, e in zip(params, eps):
+                    p.sub_(e)
+        opt.step()
+
+    for _ in range(max(3, a.steps // 10)):
+        step()
+    t = time.perf_counter()
+    for _ in range(a.steps):
+        step()
+    sec = time.perf_counter() - t
+    print(json.dumps({"model": a.model, "batch": a.batch, "opt": "sgd", "rho": a.rho, "threads": a.threads,
+                      "steps_per_sec": a.steps / sec, "examples_per_sec": a.steps * a.batch / sec,
+                      "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "torch": torch.__version__}))
+
+
+if __name__ == "__main__":
+    main()
