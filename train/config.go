@@ -35,6 +35,8 @@ type Config struct {
 	TestFraction float64 `json:"test_fraction"`
 	Standardize  bool    `json:"standardize"`
 	EvalBatch    int     `json:"-"` // rows per evaluation forward pass (0 = 1000)
+
+	TrackSharpness int `json:"track_sharpness,omitempty"` // log λ_max every this many epochs (0 = off)
 }
 
 // Validate checks the settings that do not depend on the data. Errors are one line naming the flag.
@@ -58,6 +60,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Steps == 0 && c.Epochs <= 0 {
 		return fmt.Errorf("--epochs: must be > 0, got %d", c.Epochs)
+	}
+	if c.TrackSharpness < 0 {
+		return fmt.Errorf("--track-sharpness: must be ≥ 0, got %d", c.TrackSharpness)
 	}
 	if !(c.LabelNoise >= 0 && c.LabelNoise <= 1) {
 		return fmt.Errorf("--label-noise: must be in [0,1], got %g", c.LabelNoise)

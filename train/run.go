@@ -16,6 +16,7 @@ import (
 	"github.com/samgo/sam/internal/atomic"
 	"github.com/samgo/sam/nn"
 	"github.com/samgo/sam/optim"
+	"github.com/samgo/sam/sharpness"
 )
 
 // Metrics is one line of metrics.jsonl, written at the end of each epoch (and after the last
@@ -29,7 +30,8 @@ type Metrics struct {
 	ValLoss   *float64 `json:"val_loss,omitempty"` // omitted without a validation set, null if not finite
 	ValAcc    *float64 `json:"val_acc,omitempty"`
 	LR        float64  `json:"lr"`
-	Seconds   float64  `json:"seconds"` // wall time since training started
+	Seconds   float64  `json:"seconds"`              // wall time since training started
+	LambdaMax *float64 `json:"lambda_max,omitempty"` // with TrackSharpness: top Hessian eigenvalue on sharpness.TrackSubset training examples
 }
 
 // Summary is summary.json: the run's config and final metrics of the final weights, measured in
@@ -197,6 +199,13 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 			}
 			if d.Val.N() > 0 {
 				mt.ValLoss, mt.ValAcc = evaluate(m, w, d.Val, evalBatch)
+			}
+			if c.TrackSharpness > 0 && mt.Epoch%c.TrackSharpness == 0 {
+				lm, err := sharpness.LambdaMax(m, w, tr, sharpness.TrackSubset, c.Seed)
+				if err != nil {
+					return nil, fmt.Errorf("--track-sharpness: %w", err)
+				}
+				mt.LambdaMax = ptr(lm)
 			}
 			mt.Seconds = time.Since(start).Seconds()
 			metrics = append(metrics, mt)

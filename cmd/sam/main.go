@@ -55,6 +55,8 @@ gradient taken there, which steers training toward flat minima that generalise b
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usage(err) })
 	root.AddCommand(newTrainCmd(stdout, stderr))
 	root.AddCommand(newDemoCmd(stdout, stderr))
+	root.AddCommand(newSharpnessCmd(stdout, stderr))
+	root.AddCommand(newLandscapeCmd(stdout, stderr))
 	root.AddCommand(newBenchCmd(stdout, stderr))
 	root.CompletionOptions.DisableDefaultCmd = true
 	err := root.ExecuteContext(ctx)

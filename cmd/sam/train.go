@@ -49,6 +49,7 @@ type trainFlags struct {
 	out, save                                 string
 	threads                                   int
 	quiet                                     bool
+	trackSharpness                            int
 }
 
 func newTrainCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -141,6 +142,7 @@ func (f *trainFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.save, "save", "", "also write the final weights (safetensors) to this path")
 	fl.IntVar(&f.threads, "threads", 0, "worker threads for the kernels (0 = all cores); results do not depend on it")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress output")
+	fl.IntVar(&f.trackSharpness, "track-sharpness", 0, "every this many epochs, log the Hessian's top eigenvalue λ_max (on 2,000 training examples) as lambda_max in metrics.jsonl (0 = off)")
 }
 
 // config turns the flags into a validated train.Config.
@@ -150,6 +152,7 @@ func (f *trainFlags) config(cmd *cobra.Command) (*train.Config, error) {
 		Data: f.data, DataDir: f.dataDir, Target: f.target, Task: f.task, Init: f.init,
 		Epochs: f.epochs, Steps: f.steps, Seed: f.seed, LabelNoise: f.labelNoise,
 		ValFraction: f.valFrac, TestFraction: f.testFrac, Standardize: f.standardize,
+		TrackSharpness: f.trackSharpness,
 	}
 	if c.Task == "auto" {
 		c.Task = "classification"
@@ -421,6 +424,9 @@ func progress(quiet bool, stderr io.Writer) train.Observer {
 		}
 		if m.ValAcc != nil {
 			s += fmt.Sprintf(" acc %.2f%%", 100**m.ValAcc)
+		}
+		if m.LambdaMax != nil {
+			s += fmt.Sprintf(", λ_max %.4g", *m.LambdaMax)
 		}
 		fmt.Fprintf(stderr, "%s (%.1fs)\n", s, m.Seconds)
 	}

@@ -1,0 +1,24 @@
+// Package sharpness measures how flat a model's loss is around its weights: Hessian-vector
+// products, the top of the Hessian spectrum (Lanczos), its trace (Hutchinson), SAM sharpness
+// max_{‖ε‖≤ρ} L(w+ε) − L(w) and its m-sharpness version, Keskar et al.'s ε-sharpness, and loss
+// landscapes along filter-normalised random directions or the linear path between two solutions.
+// The definitions are those of SAM.md, section "Sharpness measures".
+//
+// Everything is measured by an Objective: a model, a fixed data set (usually a seeded Subset of
+// a split) and the weights, evaluated in evaluation mode (nn.Ctx{Train: false}) so that dropout
+// is off and the loss is a deterministic function of w. The loss over the set is the mean over
+// its examples; gradients and Hessian-vector products over several batches are accumulated in
+// float64, weighted by batch size.
+//
+// Hessian-vector products are exact by default: a forward-over-reverse pass (Pearlmutter's
+// R-operator) over the layers of package nn (Dense, Activation, Dropout in evaluation mode) and
+// its losses. Because the forward and backward passes at w do not depend on the direction, they
+// are computed once and cached, so that one product costs about as much as one gradient. Models
+// with other layers fall back to a central finite difference of gradients (FiniteDiff), whose
+// step is chosen relative to ‖w‖ and ‖v‖; the tests bound the error of both. Finite differences
+// assume a smooth loss: on ReLU networks a step of that size crosses activation kinks and the
+// quotient picks up their jumps (on a small iris MLP the λ_max it gives is 60% too high), which
+// is why exact products are the default.
+//
+// The package does not import train: train imports it to log λ_max during training.
+package sharpness
