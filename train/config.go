@@ -34,7 +34,7 @@ type Config struct {
 	ValFraction  float64 `json:"val_fraction"`
 	TestFraction float64 `json:"test_fraction"`
 	Standardize  bool    `json:"standardize"`
-	EvalBatch    int     `json:"-"` // rows per evaluation forward pass (0 = 1000)
+	EvalBatch    int     `json:"-"` // rows per evaluation forward pass (0 = 256)
 
 	TrackSharpness int `json:"track_sharpness,omitempty"` // log λ_max every this many epochs (0 = off)
 }

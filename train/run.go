@@ -123,7 +123,7 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 	}
 	evalBatch := c.EvalBatch
 	if evalBatch <= 0 {
-		evalBatch = 1000
+		evalBatch = 256
 	}
 
 	dim := tr.Dim()
