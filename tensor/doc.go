@@ -6,7 +6,13 @@
 // (SetThreads). Work is partitioned by problem size only, and every output
 // element is reduced in a fixed order.
 //
-// The code is pure Go. The GEMM micro-kernel sits behind the package variable
-// microKernel (see kernelSpec in gemm.go for the packing format) so that an
-// assembly kernel can be plugged in for CPUs that support it.
+// The GEMM micro-kernel sits behind the package variable microKernel (see
+// kernelSpec in gemm.go for the packing format). The portable kernel is pure
+// Go; on amd64 an assembly kernel is chosen at start-up from the CPU features
+// (AVX-512F 12×32, else AVX2+FMA 6×16; see kernel_amd64.go). The assembly
+// kernels fuse multiply-adds, so GEMM results are bit-identical for a given
+// machine and kernel (whatever the thread count), but not across kernels:
+// they agree within float32 rounding. SAM_NOASM=1 in the environment, or the
+// purego build tag, selects the portable kernel; SAM_GEMM_KERNEL=name selects
+// any kernel the CPU supports.
 package tensor

@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"cmp"
 	"sync"
 	"unsafe"
 )
@@ -27,16 +28,20 @@ import (
 //
 // It must be deterministic: the same inputs give the same bits on every call
 // (any fixed summation order/FMA use is fine). kc is the kernel's preferred
-// maximum k-block (0: kcMax); the packed B micro-panel of kc·nr floats
-// should stay in L1. The driver calls it with
+// maximum k-block; the packed B micro-panel of kc·nr floats should stay in
+// L1. The driver calls it with
 // alpha = 1, beta = 0 and a private mr×nr scratch tile (ldc = nr) for edge
 // tiles and then applies alpha/beta itself, and with beta = 1 for every
 // k-block after the first. Calls run concurrently on different tiles.
 type kernelSpec struct {
 	name   string
 	mr, nr int
-	kc     int
-	fn     func(kc int, a, b, c []float32, ldc int, alpha, beta float32)
+	kc     int // max k-block (0: kcMax)
+	// taskRows, taskCols size the compute tasks (rows and columns of C per
+	// task, rounded down to whole tiles; 0: the package defaults). They do
+	// not influence rounding.
+	taskRows, taskCols int
+	fn                 func(kc int, a, b, c []float32, ldc int, alpha, beta float32)
 }
 
 // goKernel is the portable micro-kernel, used on every architecture.
@@ -62,8 +67,8 @@ const (
 	mcMax = 1024 // max rows of op(A) packed at once (2 MiB at kc=512)
 	ncMax = 3072 // max columns of op(B) packed at once (6 MiB at kc=512)
 
-	taskRows = 32 // rows of C per compute task (rounded to mr)
-	taskCols = 48 // columns of C per compute task (rounded to nr)
+	taskRows = 32 // default rows of C per compute task (rounded to mr)
+	taskCols = 48 // default columns of C per compute task (rounded to nr)
 
 	// Problems with fewer multiply-adds than this run on the calling
 	// goroutine only: waking helpers would cost more than it saves.
@@ -219,8 +224,12 @@ func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 	mcb := min(m, max(mr, mcMax/mr*mr))
 	ncb := min(n, max(nr, ncMax/nr*nr))
 
+	rowG := max(1, cmp.Or(kern.taskRows, taskRows)/mr)
+	colG := max(1, cmp.Or(kern.taskCols, taskCols)/nr)
 	nthreads := Threads()
-	if m*n*k < parallelMinMACs {
+	if m*n*k < parallelMinMACs || ceilDiv(mcb, rowG*mr)*ceilDiv(ncb, colG*nr) < 2 {
+		// Too little work, or a single compute task per block (e.g. a
+		// narrow product with a large tile).
 		nthreads = 1
 	}
 
@@ -247,8 +256,8 @@ func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 		bufA:    buf[:sizeA:sizeA],
 		bufB:    buf[sizeA : sizeA+sizeB : sizeA+sizeB],
 		scratch: buf[sizeA+sizeB : sizeA+sizeB+sizeS : sizeA+sizeB+sizeS],
-		rowG:    max(1, taskRows/mr),
-		colG:    max(1, taskCols/nr),
+		rowG:    rowG,
+		colG:    colG,
 	}
 
 	for jc := 0; jc < n; jc += ncb {
@@ -307,9 +316,17 @@ func (g *gemmJob) packAGroup(t int) {
 	r0 := p0 * mr          // first packed row (relative to ic)
 	r1 := min(p1*mr, g.mb) // end of valid rows
 	dst := g.bufA[p0*mr*kb : p1*mr*kb]
+	// Rows [r0, rf) form whole panels that the fast paths pack (pack.go).
+	rf := r0
+	if hasPackA(mr) {
+		rf = r0 + (r1-r0)/mr*mr
+	}
 	if !g.transA {
 		// op(A)[i, p] = a[i*lda + p]: each row is contiguous.
-		for r := r0; r < r1; r++ {
+		for r := r0; r < rf; r += mr {
+			packA(dst[(r-r0)*kb:(r-r0+mr)*kb], g.a[(g.ic+r)*g.lda+g.pc:], g.lda, kb, mr)
+		}
+		for r := rf; r < r1; r++ {
 			src := g.a[(g.ic+r)*g.lda+g.pc:][:kb]
 			ip, ii := (r-r0)/mr, (r-r0)%mr
 			if mr == 1 {
@@ -323,17 +340,22 @@ func (g *gemmJob) packAGroup(t int) {
 		}
 	} else {
 		// op(A)[i, p] = a[p*lda + i]: rows of A give kb-slices of a column.
-		n := r1 - r0
-		for p := 0; p < kb; p++ {
-			src := g.a[(g.pc+p)*g.lda+g.ic+r0:][:n]
-			if mr == 1 {
-				for r, v := range src {
-					dst[r*kb+p] = v
+		if rf > r0 {
+			packAT(dst[:(rf-r0)*kb], g.a[g.pc*g.lda+g.ic+r0:], g.lda, kb, (rf-r0)/mr, mr)
+		}
+		if n := r1 - rf; n > 0 {
+			for p := 0; p < kb; p++ {
+				src := g.a[(g.pc+p)*g.lda+g.ic+rf:][:n]
+				if mr == 1 {
+					for r, v := range src {
+						dst[(rf-r0+r)*kb+p] = v
+					}
+					continue
 				}
-				continue
-			}
-			for r, v := range src {
-				dst[((r/mr)*kb+p)*mr+r%mr] = v
+				for r, v := range src {
+					rr := rf - r0 + r
+					dst[((rr/mr)*kb+p)*mr+rr%mr] = v
+				}
 			}
 		}
 	}
@@ -357,6 +379,10 @@ func (g *gemmJob) packBGroup(t int) {
 		nv := min(nr, g.jc+g.nb-j0)
 		if !g.transB {
 			// op(B)[p, j] = b[p*ldb + j]: rows are contiguous.
+			if nv == nr && hasPackB(nr) {
+				packB(dst, g.b[g.pc*g.ldb+j0:], g.ldb, kb, nr)
+				continue
+			}
 			for p := 0; p < kb; p++ {
 				src := g.b[(g.pc+p)*g.ldb+j0:][:nv]
 				d := dst[p*nr : p*nr+nr]
@@ -365,6 +391,10 @@ func (g *gemmJob) packBGroup(t int) {
 			}
 		} else {
 			// op(B)[p, j] = b[j*ldb + p]: column j of op(B) is contiguous.
+			if nv == nr && hasPackB(nr) {
+				packBT(dst, g.b[j0*g.ldb+g.pc:], g.ldb, kb, nr)
+				continue
+			}
 			for jj := 0; jj < nv; jj++ {
 				src := g.b[(j0+jj)*g.ldb+g.pc:][:kb]
 				for p, v := range src {

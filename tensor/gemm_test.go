@@ -120,7 +120,8 @@ func (tc gemmCase) check(t *testing.T, seed uint64) {
 	}
 }
 
-// testShapes covers degenerate sizes, sizes around the 1×12 and 6×16 tiles
+// testShapes covers degenerate sizes, sizes around the 1×12, 6×16 and 12×32
+// tiles
 // and the 8-step unroll, several k-blocks (k > kcMax), and several row/column blocks
 // (m > mcMax, n > ncMax).
 var testShapes = [][3]int{
@@ -130,7 +131,7 @@ var testShapes = [][3]int{
 	{1, 100, 8}, {33, 47, 513}, {64, 64, 64}, {67, 131, 600},
 	{100, 10, 256}, {129, 12, 33}, {1030, 5, 3}, {2, 3100, 3},
 	{1, 1, 2000}, {6, 16, 1}, {7, 17, 4}, {12, 32, 257}, {5, 15, 6},
-	{6, 33, 600},
+	{6, 33, 600}, {12, 32, 5}, {13, 33, 260}, {25, 65, 9}, {11, 31, 8},
 }
 
 // forEachKernel runs f once per micro-kernel this CPU supports (the portable
@@ -238,7 +239,7 @@ func refKernel(mr, nr int) kernelSpec {
 func TestGemmOtherKernelShapes(t *testing.T) {
 	saved := microKernel
 	defer func() { microKernel = saved }()
-	for _, kern := range []kernelSpec{refKernel(3, 5), refKernel(4, 4), refKernel(6, 16), refKernel(1, 1)} {
+	for _, kern := range []kernelSpec{refKernel(3, 5), refKernel(4, 4), refKernel(6, 16), refKernel(12, 32), refKernel(1, 1)} {
 		microKernel = kern
 		seed := uint64(1000)
 		for _, sh := range [][3]int{{1, 1, 1}, {5, 7, 9}, {13, 25, 17}, {31, 37, 41}, {33, 47, 513}, {40, 3, 20}} {
@@ -290,7 +291,10 @@ func testGemmDeterministic(t *testing.T) {
 		{false, false, 128, 784, 256, -1, 0.5, 0, 0, 0},
 		{true, true, 67, 131, 600, 0.5, 1, 3, 0, 1},
 		{false, false, 1100, 20, 40, 1, 0, 0, 0, 0},
-		{false, false, 300, 3200, 700, 1, 0, 0, 0, 0},
+	}
+	if !testing.Short() {
+		// Several row, column and k blocks of the assembly kernel.
+		cases = append(cases, gemmCase{false, false, 300, 3200, 700, 1, 0, 0, 0, 0})
 	}
 	for _, tc := range cases {
 		a, lda, b, ldb, c0, ldc := tc.operands(11)

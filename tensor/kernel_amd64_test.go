@@ -19,17 +19,28 @@ func fma32(x, y, z float32) float32 {
 	return f
 }
 
-// TestGemmKernelAVX2 checks the assembly micro-kernel bit for bit against a
-// Go model of its arithmetic: per element, one fused multiply-add per k step
-// in increasing k order, then float32(alpha·acc) + float32(beta·c). It also
-// checks that C is not read when beta == 0 and that nothing outside the 6×16
+// TestGemmKernelAVX2 checks the assembly micro-kernels bit for bit against a
+// Go model of their arithmetic: per element, one fused multiply-add per k
+// step in increasing k order, then float32(alpha·acc) + float32(beta·c). It
+// also checks that C is not read when beta == 0 and that nothing outside the
 // tile is written.
 func TestGemmKernelAVX2(t *testing.T) {
 	if !hasAVX2FMA {
 		t.Skip("CPU without AVX2/FMA")
 	}
+	testAsmKernel(t, avx2Kernel)
+}
+
+func TestGemmKernelAVX512(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("CPU without AVX-512F")
+	}
+	testAsmKernel(t, avx512Kernel)
+}
+
+func testAsmKernel(t *testing.T, kern kernelSpec) {
 	r := rand.New(rand.NewPCG(5, 6))
-	const mr, nr = avx2MR, avx2NR
+	mr, nr := kern.mr, kern.nr
 	for _, kc := range []int{1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 63, 256, 512} {
 		a := randSlice(r, kc*mr)
 		b := randSlice(r, kc*nr)
@@ -59,7 +70,7 @@ func TestGemmKernelAVX2(t *testing.T) {
 						}
 					}
 				}
-				microKernelAVX2(kc, a, b, c, ldc, alpha, beta)
+				kern.fn(kc, a, b, c, ldc, alpha, beta)
 				for i := range c {
 					if math.Float32bits(c[i]) != math.Float32bits(want[i]) {
 						t.Fatalf("kc=%d beta=%g ldc=%d: c[%d] = %g, want %g", kc, beta, ldc, i, c[i], want[i])
@@ -70,33 +81,32 @@ func TestGemmKernelAVX2(t *testing.T) {
 	}
 }
 
-// TestGemmKernelsAgree compares the assembly and the portable kernel on the
-// MLP shapes: within float32 rounding (they round differently, see
-// microKernel), and checks the assembly kernel is selected by default.
+// TestGemmKernelsAgree compares the assembly kernels with the portable one on
+// the benchmark shapes: within float32 rounding, not bit for bit (they round
+// differently, see microKernel).
 func TestGemmKernelsAgree(t *testing.T) {
-	if !hasAVX2FMA {
-		t.Skip("CPU without AVX2/FMA")
-	}
 	saved := microKernel
 	defer func() { microKernel = saved }()
-	for _, s := range benchShapes[2:] {
-		tc := gemmCase{transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, alpha: 1, beta: 0}
-		a, lda, b, ldb, c, ldc := tc.operands(3)
-		c2 := append([]float32(nil), c...)
-		microKernel = goKernel
-		Gemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, 1, a, lda, b, ldb, 0, c, ldc)
-		microKernel = avx2Kernel
-		Gemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, 1, a, lda, b, ldb, 0, c2, ldc)
-		same := 0
-		for i := range c {
-			d := math.Abs(float64(c[i]) - float64(c2[i]))
-			if d > 1e-5*float64(tc.k) {
-				t.Fatalf("%s: c[%d]: go %g, avx2 %g", s.name, i, c[i], c2[i])
+	for _, kern := range kernels()[1:] {
+		for _, s := range benchShapes[1:] {
+			tc := gemmCase{transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, alpha: 1, beta: 0}
+			a, lda, b, ldb, c, ldc := tc.operands(3)
+			c2 := append([]float32(nil), c...)
+			microKernel = goKernel
+			Gemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, 1, a, lda, b, ldb, 0, c, ldc)
+			microKernel = kern
+			Gemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, 1, a, lda, b, ldb, 0, c2, ldc)
+			same := 0
+			for i := range c {
+				d := math.Abs(float64(c[i]) - float64(c2[i]))
+				if d > 1e-5*float64(tc.k) {
+					t.Fatalf("%s %s: c[%d]: go %g, %s %g", kern.name, s.name, i, c[i], kern.name, c2[i])
+				}
+				if c[i] == c2[i] {
+					same++
+				}
 			}
-			if c[i] == c2[i] {
-				same++
-			}
+			t.Logf("%s %s: %d of %d elements bit-identical to go1x12", kern.name, s.name, same, len(c))
 		}
-		t.Logf("%s: %d of %d elements bit-identical", s.name, same, len(c))
 	}
 }

@@ -79,3 +79,39 @@ func TestDot64SumSq64(t *testing.T) {
 	}()
 	Dot64(make([]float32, 3), make([]float32, 2))
 }
+
+// BenchmarkVec measures the vector helpers on a vector the size of the
+// 784-256-256-10 MLP's parameters (269,322 floats, 1 MiB: L2-resident).
+func BenchmarkVec(b *testing.B) {
+	const n = 269322
+	r := rand.New(rand.NewPCG(1, 2))
+	x, y := randSlice(r, n), randSlice(r, n)
+	report := func(b *testing.B, bytesPerElem int) {
+		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
+		b.SetBytes(int64(n * bytesPerElem))
+	}
+	b.Run("Axpy", func(b *testing.B) {
+		for b.Loop() {
+			Axpy(1e-3, x, y)
+		}
+		report(b, 12)
+	})
+	b.Run("Scale", func(b *testing.B) {
+		for b.Loop() {
+			Scale(1, y)
+		}
+		report(b, 8)
+	})
+	b.Run("Dot64", func(b *testing.B) {
+		for b.Loop() {
+			_ = Dot64(x, y)
+		}
+		report(b, 8)
+	})
+	b.Run("SumSq64", func(b *testing.B) {
+		for b.Loop() {
+			_ = SumSq64(x)
+		}
+		report(b, 4)
+	})
+}
