@@ -1,6 +1,7 @@
 package sam
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -365,4 +366,43 @@ func finite(v []float32) bool {
 		s0 += v[i] * 0
 	}
 	return s0+s1+s2+s3 == 0
+}
+
+// MarshalJSON writes the config with p = ∞ as the string "inf" (JSON has no infinity).
+func (c Config) MarshalJSON() ([]byte, error) {
+	type plain Config
+	var p any = c.P
+	if math.IsInf(c.P, 1) {
+		p = "inf"
+	}
+	return json.Marshal(struct {
+		plain
+		P any `json:"p,omitempty"`
+	}{plain(c), p})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (c *Config) UnmarshalJSON(b []byte) error {
+	type plain Config
+	aux := struct {
+		*plain
+		P any `json:"p,omitempty"`
+	}{plain: (*plain)(c)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	switch p := aux.P.(type) {
+	case nil:
+		c.P = 0
+	case float64:
+		c.P = p
+	case string:
+		if p != "inf" {
+			return fmt.Errorf("sam: config p %q is not a number or \"inf\"", p)
+		}
+		c.P = math.Inf(1)
+	default:
+		return fmt.Errorf("sam: config p has type %T", p)
+	}
+	return nil
 }

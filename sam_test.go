@@ -1,9 +1,11 @@
 package sam_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/samgo/sam"
@@ -387,5 +389,29 @@ func BenchmarkSAMStep(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestConfigJSON: p = ∞ survives a JSON round trip (as "inf"), finite p as a number.
+func TestConfigJSON(t *testing.T) {
+	for _, c := range []sam.Config{{Rho: 0.05, P: math.Inf(1), Adaptive: true}, {Rho: 0.1, P: 3, Variant: "gsam", Variants: sam.Variants{GSAMAlpha: 0.2}}, {}} {
+		b, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back sam.Config
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		if back != c {
+			t.Fatalf("%s came back as %+v, want %+v", b, back, c)
+		}
+	}
+	if b, _ := json.Marshal(sam.Config{Rho: 1, P: math.Inf(1)}); !strings.Contains(string(b), `"p":"inf"`) {
+		t.Fatalf("p = ∞ written as %s", b)
+	}
+	var c sam.Config
+	if err := json.Unmarshal([]byte(`{"p":"two"}`), &c); err == nil {
+		t.Fatal("accepted p \"two\"")
 	}
 }

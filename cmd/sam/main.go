@@ -58,6 +58,7 @@ gradient taken there, which steers training toward flat minima that generalise b
 	root.AddCommand(newSharpnessCmd(stdout, stderr))
 	root.AddCommand(newLandscapeCmd(stdout, stderr))
 	root.AddCommand(newBenchCmd(stdout, stderr))
+	root.AddCommand(newSweepCmd(stdout, stderr))
 	root.CompletionOptions.DisableDefaultCmd = true
 	err := root.ExecuteContext(ctx)
 	if err == nil {

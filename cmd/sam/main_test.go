@@ -199,3 +199,20 @@ func TestBench(t *testing.T) {
 		t.Fatalf("exit %d, %q", code, stderr)
 	}
 }
+
+// TestPInfinityOutputs: p = ∞ (which JSON cannot hold as a number) is written and read back.
+func TestPInfinityOutputs(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	code, _, stderr := runSam(t, "train", "--quiet", "--data", "iris", "--p", "inf", "--epochs", "1", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "summary.json"))
+	if err != nil || !strings.Contains(string(b), `"p": "inf"`) {
+		t.Fatalf("summary.json: %v %s", err, b)
+	}
+	code, _, stderr = runSam(t, "sharpness", "--model", filepath.Join(out, "model.safetensors"), "--subset", "50", "--out", out)
+	if code != 0 {
+		t.Fatalf("sharpness on a p = inf checkpoint: exit %d: %s", code, stderr)
+	}
+}
