@@ -247,6 +247,10 @@ func (l *Pool2D) Forward(c *Ctx, w, x []float32, n int) []float32 {
 	tensor.Parallel(n, 1, func(lo, hi int) {
 		for e := lo; e < hi; e++ {
 			xe, ye := x[e*in:(e+1)*in], l.y[e*out:(e+1)*out]
+			if !l.Avg && l.K == 2 {
+				l.max2x2(xe, ye, l.arg[e*out:(e+1)*out])
+				continue
+			}
 			for ch := 0; ch < l.c; ch++ {
 				for oi := 0; oi < l.oh; oi++ {
 					for oj := 0; oj < l.ow; oj++ {
@@ -274,6 +278,33 @@ func (l *Pool2D) Forward(c *Ctx, w, x []float32, n int) []float32 {
 		}
 	})
 	return l.y
+}
+
+// max2x2 is the common 2×2 max pooling of one example, with the arg-max index of each output.
+func (l *Pool2D) max2x2(x, y []float32, arg []int32) {
+	for ch := 0; ch < l.c; ch++ {
+		for oi := 0; oi < l.oh; oi++ {
+			r0 := (ch*l.h + 2*oi) * l.w
+			r1 := r0 + l.w
+			row0, row1 := x[r0:r0+2*l.ow], x[r1:r1+2*l.ow]
+			o := (ch*l.oh + oi) * l.ow
+			ys, as := y[o:o+l.ow], arg[o:o+l.ow]
+			for oj := range ys {
+				j := 2 * oj
+				best, at := row0[j], int32(r0+j)
+				if v := row0[j+1]; v > best {
+					best, at = v, int32(r0+j+1)
+				}
+				if v := row1[j]; v > best {
+					best, at = v, int32(r1+j)
+				}
+				if v := row1[j+1]; v > best {
+					best, at = v, int32(r1+j+1)
+				}
+				ys[oj], as[oj] = best, at
+			}
+		}
+	}
 }
 
 // Backward implements Layer.

@@ -173,13 +173,7 @@ func (a *Activation) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []
 	dx, y := a.dx, a.y
 	switch a.Func {
 	case "relu":
-		for i, v := range dy {
-			if y[i] > 0 {
-				dx[i] = v
-			} else {
-				dx[i] = 0
-			}
-		}
+		reluMask(dx, dy, y)
 	case "tanh":
 		for i, v := range dy {
 			dx[i] = v * (1 - y[i]*y[i])
@@ -190,6 +184,19 @@ func (a *Activation) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []
 		}
 	}
 	return dx
+}
+
+// reluMask writes dx = dy where y > 0 and 0 where y = 0 (y is a ReLU output, never negative),
+// without branches: ReLU's on/off pattern is unpredictable, and mispredicted branches cost
+// more than the arithmetic.
+func reluMask(dx, dy, y []float32) {
+	y = y[:len(dy)]
+	dx = dx[:len(dy)]
+	for i, v := range dy {
+		m := math.Float32bits(y[i])       // 0 for +0, in (0, 2³¹) for y > 0
+		mask := -((m + 0x7fffffff) >> 31) // 0 or all ones
+		dx[i] = math.Float32frombits(math.Float32bits(v) & mask)
+	}
 }
 
 func sigmoid(v float32) float32 {
