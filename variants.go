@@ -74,6 +74,7 @@ func (c Config) validateVariant() error {
 type variantState struct {
 	step   int     // LookSAM: steps taken
 	haveGV bool    // LookSAM: g_v holds a direction from a SAM step
+	normGV float64 // LookSAM: ‖g_v‖
 	esam   bool    // ESAM: draw a weight-perturbation mask
 	state  uint64  // ESAM: xorshift state of the mask's random stream
 	thresh uint32  // ESAM: keep a coordinate when its 24 random bits are below β·2²⁴
@@ -182,10 +183,10 @@ func (o *Optimizer) lookSAM(w []float32, n int, loss Loss) (float64, []float32) 
 		for i, x := range gv {
 			gv[i] = g[i] - c*x
 		}
-		o.haveGV = true
+		o.haveGV, o.normGV = true, math.Sqrt(sumSq(gv))
 		return l, g
 	}
-	ng, nv := math.Sqrt(sumSq(g)), math.Sqrt(sumSq(gv))
+	ng, nv := math.Sqrt(sumSq(g)), o.normGV
 	if nv > 0 {
 		f := float32(o.cfg.LookSAMAlpha * ng / nv)
 		for i, x := range gv {
