@@ -94,17 +94,8 @@ func (p *pool) trialData(s *Spec, t Trial, c *train.Config) (*train.Data, error)
 	if c.Standardize {
 		data.Standardize(p.image, tr, va, te)
 	}
-	c.Model.Input = append([]int(nil), tr.Shape...)
-	if tr.IsClassification() {
-		c.Model.Outputs = tr.Classes
-		if c.Model.Loss == "bce" {
-			if tr.Classes != 2 {
-				return nil, fmt.Errorf("--loss bce: needs two classes, %s has %d", c.Data, tr.Classes)
-			}
-			c.Model.Outputs = 1
-		}
-	} else {
-		c.Model.Outputs = tr.Outputs
+	if err := c.FitModel(tr); err != nil {
+		return nil, err
 	}
 	return &train.Data{Name: p.name, Train: tr, Val: va, Test: te, NoisyLabels: p.noisy, Image: p.image}, nil
 }

@@ -42,19 +42,27 @@ func Prepare(c *Config) (*Data, error) {
 			return nil, err
 		}
 	}
-	c.Model.Input = append([]int(nil), tr.Shape...)
-	if isClass {
-		c.Model.Outputs = tr.Classes
-		if c.Model.Loss == "bce" {
-			if tr.Classes != 2 {
-				return nil, fmt.Errorf("--loss bce: needs two classes, %s has %d", c.Data, tr.Classes)
-			}
-			c.Model.Outputs = 1
-		}
-	} else {
-		c.Model.Outputs = tr.Outputs
+	if err := c.FitModel(tr); err != nil {
+		return nil, err
 	}
 	return d, nil
+}
+
+// FitModel fills in c.Model.Input and c.Model.Outputs from the training set tr.
+func (c *Config) FitModel(tr *data.Set) error {
+	c.Model.Input = append([]int(nil), tr.Shape...)
+	if !tr.IsClassification() {
+		c.Model.Outputs = tr.Outputs
+		return nil
+	}
+	c.Model.Outputs = tr.Classes
+	if c.Model.Loss == "bce" {
+		if tr.Classes != 2 {
+			return fmt.Errorf("--loss bce: needs two classes, %s has %d", c.Data, tr.Classes)
+		}
+		c.Model.Outputs = 1
+	}
+	return nil
 }
 
 func taskName(classification bool) string {
