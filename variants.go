@@ -143,18 +143,9 @@ func (o *Optimizer) gsam(w []float32, n int, loss Loss, lr float64) (float64, []
 	if o.cfg.GSAMAlpha == 0 {
 		return l, gp
 	}
-	var dot, nn float64
+	c, a := projection(g, gp), float32(o.cfg.GSAMAlpha)
 	for i, x := range gp {
-		dot += float64(g[i]) * float64(x)
-		nn += float64(x) * float64(x)
-	}
-	c := 0.0
-	if nn > 0 {
-		c = dot / nn
-	}
-	a := float32(o.cfg.GSAMAlpha)
-	for i, x := range gp {
-		gp[i] = x - a*(g[i]-float32(c)*x)
+		gp[i] = x - a*(g[i]-c*x)
 	}
 	return l, gp
 }
@@ -171,15 +162,7 @@ func (o *Optimizer) lookSAM(w []float32, n int, loss Loss) (float64, []float32) 
 		if o.cfg.LookSAMK == 1 {
 			return l, g
 		}
-		var dot, gg float64
-		for i, x := range gv {
-			dot += float64(g[i]) * float64(x)
-			gg += float64(x) * float64(x)
-		}
-		c := float32(0)
-		if gg > 0 {
-			c = float32(dot / gg)
-		}
+		c := projection(g, gv)
 		for i, x := range gv {
 			gv[i] = g[i] - c*x
 		}
@@ -194,4 +177,18 @@ func (o *Optimizer) lookSAM(w []float32, n int, loss Loss) (float64, []float32) 
 		}
 	}
 	return l, g
+}
+
+// projection returns a·b/‖b‖² (0 when b = 0), accumulated in float64: b scaled by it is the
+// part of a along b, which GSAM and LookSAM remove to get the orthogonal part.
+func projection(a, b []float32) float32 {
+	var dot, bb float64
+	for i, x := range b {
+		dot += float64(a[i]) * float64(x)
+		bb += float64(x) * float64(x)
+	}
+	if bb == 0 {
+		return 0
+	}
+	return float32(dot / bb)
 }
