@@ -98,7 +98,27 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 		gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
+	if blasGemm != nil {
+		blasGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	gemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// blasGemm, when set (build tag openblas, gemm_openblas.go), computes the products that are
+// not small instead of the project's kernels; blasName names it.
+var (
+	blasGemm func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+	blasName string
+)
+
+// KernelName names the GEMM code in use: the micro-kernel ("avx512f12x32", "avx2fma6x16",
+// "go1x12") or an external BLAS ("openblas").
+func KernelName() string {
+	if blasName != "" {
+		return blasName
+	}
+	return microKernel.name
 }
 
 func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
