@@ -1,5 +1,5 @@
 // Command gemm times the project's float32 GEMM (tensor.Gemm) on an n×n×n product and prints
-// one JSON line per thread count: {"n","threads","gflops"}. bench/run.sh uses it.
+// one JSON line per thread count: {"n","threads","kernel","gflops"}. bench/run.sh uses it.
 package main
 
 import (
@@ -35,6 +35,6 @@ func main() {
 			tensor.Gemm(false, false, *n, *n, *n, 1, a, *n, b, *n, 0, c, *n)
 			best = max(best, 2*float64(*n)*float64(*n)*float64(*n)/time.Since(t).Seconds()/1e9)
 		}
-		json.NewEncoder(os.Stdout).Encode(map[string]any{"n": *n, "threads": th, "gflops": best})
+		json.NewEncoder(os.Stdout).Encode(map[string]any{"n": *n, "threads": th, "kernel": tensor.KernelName(), "gflops": best})
 	}
 }
