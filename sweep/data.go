@@ -37,6 +37,9 @@ func (s *Spec) load() (*pool, error) {
 	if src.Train.IsClassification() != (c.Task == "classification") {
 		return nil, fmt.Errorf("--data %s: does not hold %s data (--task, --model %s)", c.Data, c.Task, c.Model.Model)
 	}
+	if err := c.LimitPool(src); err != nil {
+		return nil, err
+	}
 	tr, _, te, err := data.Splits(src, 0, c.TestFraction, c.Seed)
 	if err != nil {
 		return nil, err

@@ -30,6 +30,7 @@ type Config struct {
 	Steps     int    `json:"steps,omitempty"` // total steps; overrides Epochs
 	Seed      uint64 `json:"seed"`
 
+	TrainSize    int     `json:"train_size,omitempty"` // use a seeded random subset of this many examples of the training pool (0 = all)
 	LabelNoise   float64 `json:"label_noise,omitempty"`
 	ValFraction  float64 `json:"val_fraction"`
 	TestFraction float64 `json:"test_fraction"`
@@ -63,6 +64,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TrackSharpness < 0 {
 		return fmt.Errorf("--track-sharpness: must be ≥ 0, got %d", c.TrackSharpness)
+	}
+	if c.TrainSize < 0 {
+		return fmt.Errorf("--train-size: must be ≥ 0 (0 = all), got %d", c.TrainSize)
 	}
 	if !(c.LabelNoise >= 0 && c.LabelNoise <= 1) {
 		return fmt.Errorf("--label-noise: must be in [0,1], got %g", c.LabelNoise)

@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"math/rand/v2"
 
 	"github.com/samgo/sam/data"
 )
@@ -29,6 +30,9 @@ func Prepare(c *Config) (*Data, error) {
 	if isClass != (c.Task == "classification") {
 		return nil, fmt.Errorf("--data %s: holds %s data, but --task is %s (--model %s)", c.Data, taskName(isClass), c.Task, c.Model.Model)
 	}
+	if err := c.LimitPool(src); err != nil {
+		return nil, err
+	}
 	tr, va, te, err := data.Splits(src, c.ValFraction, c.TestFraction, c.Seed)
 	if err != nil {
 		return nil, err
@@ -46,6 +50,22 @@ func Prepare(c *Config) (*Data, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// LimitPool replaces src's training pool by a seeded random subset of c.TrainSize examples
+// (nothing when TrainSize is 0); validation and, for tabular data, test splits are drawn from
+// what remains. The official test set of the mnist family is kept whole.
+func (c *Config) LimitPool(src *data.Source) error {
+	if c.TrainSize == 0 {
+		return nil
+	}
+	n := src.Train.N()
+	if c.TrainSize > n {
+		return fmt.Errorf("--train-size: %d is more than the %d examples of %s's training pool", c.TrainSize, n, src.Name)
+	}
+	perm := rand.New(rand.NewPCG(c.Seed, 0x5ea1)).Perm(n)
+	src.Train = src.Train.Subset(perm[:c.TrainSize])
+	return nil
 }
 
 // FitModel fills in c.Model.Input and c.Model.Outputs from the training set tr.

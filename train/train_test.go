@@ -372,3 +372,27 @@ func TestDivergenceKeepsLastGoodWeights(t *testing.T) {
 		t.Fatalf("summary.stopped = %q", s.Stopped)
 	}
 }
+
+// TestTrainSize: --train-size keeps a seeded subset of the pool before the splits.
+func TestTrainSize(t *testing.T) {
+	c := &Config{Data: "digits", Task: "classification", Init: "default", Model: nn.Spec{Model: "logistic", Loss: "ce"},
+		Optimizer: optim.Config{Name: "sgd"}, LR: 0.1, Schedule: optim.Schedule{Kind: "constant"}, Epochs: 1, Seed: 4,
+		ValFraction: 0.1, TestFraction: 0.2, TrainSize: 500}
+	d, err := Prepare(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := d.Train.N() + d.Val.N() + d.Test.N(); n != 500 || d.Val.N() != 50 || d.Test.N() != 100 {
+		t.Fatalf("train %d, val %d, test %d; want 350, 50, 100", d.Train.N(), d.Val.N(), d.Test.N())
+	}
+	d2, _ := Prepare(c)
+	for i := range d.Train.X {
+		if d.Train.X[i] != d2.Train.X[i] {
+			t.Fatal("the subset is not deterministic")
+		}
+	}
+	c.TrainSize = 5000
+	if _, err := Prepare(c); err == nil || !strings.Contains(err.Error(), "--train-size") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -92,7 +92,7 @@ products), 2 passes for SAM.`,
 	fl.IntVar(&batch, "batch", 128, "examples per step")
 	fl.StringVar(&input, "input", "1,28,28", "shape of one synthetic example")
 	fl.IntVar(&classes, "classes", 10, "number of classes (outputs) of the synthetic task")
-	for _, name := range []string{"data", "data-dir", "target", "val-fraction", "test-fraction", "standardize", "label-noise",
+	for _, name := range []string{"data", "data-dir", "target", "val-fraction", "test-fraction", "standardize", "label-noise", "train-size",
 		"epochs", "batch-size", "schedule", "warmup", "lr-step", "lr-gamma", "min-lr", "out", "save", "quiet"} {
 		fl.MarkHidden(name)
 	}

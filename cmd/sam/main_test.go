@@ -73,6 +73,8 @@ func TestBadInput(t *testing.T) {
 		{"bad opt", []string{"--data", "csv:" + good, "--opt", "lbfgs"}, "--opt"},
 		{"bad schedule", []string{"--data", "csv:" + good, "--schedule", "linear"}, "--schedule"},
 		{"label noise 2", []string{"--data", "csv:" + good, "--label-noise", "2"}, "--label-noise"},
+		{"train size negative", []string{"--data", "csv:" + good, "--train-size", "-1"}, "--train-size"},
+		{"train size too big", []string{"--data", "csv:" + good, "--train-size", "5"}, "--train-size"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(dir, "out-"+strings.ReplaceAll(tc.name, " ", "-"))

@@ -42,6 +42,7 @@ type trainFlags struct {
 	epochs, steps                             int
 	seed                                      uint64
 	labelNoise, valFrac, testFrac             float64
+	trainSize                                 int
 	standardize                               bool
 	schedule                                  string
 	warmup, lrStep                            int
@@ -91,6 +92,7 @@ func (f *trainFlags) register(fl *pflag.FlagSet) {
 	fl.Float64Var(&f.valFrac, "val-fraction", 0.1, "fraction of the training pool held out for validation, in [0,1)")
 	fl.Float64Var(&f.testFrac, "test-fraction", 0.2, "fraction held out for testing, tabular data only (mnist and fashion-mnist use their official 10,000 test images); 0 with --val-fraction 0 trains on every row")
 	fl.BoolVar(&f.standardize, "standardize", true, "standardise each feature with training-set mean and std (for images the std is floored at the average pixel std)")
+	fl.IntVar(&f.trainSize, "train-size", 0, "use a seeded random subset of this many examples of the training pool, before the validation (and test) splits (0 = all)")
 	fl.Float64Var(&f.labelNoise, "label-noise", 0, "symmetric label noise: this fraction of training labels is replaced by a class drawn uniformly from all classes")
 	// Model.
 	fl.StringVar(&f.model, "model", "mlp", "model: linear (regression), logistic (softmax regression), mlp, cnn (conv32-pool-conv64-pool-fc128) or resnet (BatchNorm ResNet, --width, --blocks)")
@@ -150,7 +152,7 @@ func (f *trainFlags) config(cmd *cobra.Command) (*train.Config, error) {
 	changed := cmd.Flags().Changed
 	c := &train.Config{
 		Data: f.data, DataDir: f.dataDir, Target: f.target, Task: f.task, Init: f.init,
-		Epochs: f.epochs, Steps: f.steps, Seed: f.seed, LabelNoise: f.labelNoise,
+		Epochs: f.epochs, Steps: f.steps, Seed: f.seed, LabelNoise: f.labelNoise, TrainSize: f.trainSize,
 		ValFraction: f.valFrac, TestFraction: f.testFrac, Standardize: f.standardize,
 		TrackSharpness: f.trackSharpness,
 	}
