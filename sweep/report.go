@@ -59,14 +59,9 @@ type TestSummary struct {
 // sharded and an unsharded sweep are identical).
 type Row struct {
 	Trial
-	Steps     int      `json:"steps"`
-	TrainLoss *float64 `json:"train_loss"`
-	TrainAcc  *float64 `json:"train_acc,omitempty"`
-	ValLoss   *float64 `json:"val_loss,omitempty"`
-	ValAcc    *float64 `json:"val_acc,omitempty"`
-	TestLoss  *float64 `json:"test_loss,omitempty"`
-	TestAcc   *float64 `json:"test_acc,omitempty"`
-	Stopped   string   `json:"stopped,omitempty"`
+	Steps int `json:"steps"`
+	train.Scores
+	Stopped string `json:"stopped,omitempty"`
 }
 
 // Results is results.json.
@@ -178,8 +173,7 @@ func finish(ctx context.Context, s *Spec, p *pool, o Options) (*Results, error) 
 	for _, t := range append(cv, finals...) {
 		rec := have[t.ID]
 		f := rec.Final
-		r.Trials = append(r.Trials, Row{Trial: t, Steps: f.Steps, TrainLoss: f.TrainLoss, TrainAcc: f.TrainAcc,
-			ValLoss: f.ValLoss, ValAcc: f.ValAcc, TestLoss: f.TestLoss, TestAcc: f.TestAcc, Stopped: f.Stopped})
+		r.Trials = append(r.Trials, Row{Trial: t, Steps: f.Steps, Scores: f.Scores, Stopped: f.Stopped})
 	}
 	if err := r.write(o.Out, s); err != nil {
 		return nil, err

@@ -42,18 +42,13 @@ type Record struct {
 
 // Final holds a trial's final metrics (of the final weights, in evaluation mode).
 type Final struct {
-	TrainN      int      `json:"train_examples"`
-	ValN        int      `json:"val_examples"`
-	TestN       int      `json:"test_examples"`
-	Steps       int      `json:"steps"`
-	TrainLoss   *float64 `json:"train_loss"`
-	TrainAcc    *float64 `json:"train_acc,omitempty"`
-	ValLoss     *float64 `json:"val_loss,omitempty"`
-	ValAcc      *float64 `json:"val_acc,omitempty"`
-	TestLoss    *float64 `json:"test_loss,omitempty"`
-	TestAcc     *float64 `json:"test_acc,omitempty"`
-	WallSeconds float64  `json:"wall_seconds"`
-	Stopped     string   `json:"stopped,omitempty"`
+	TrainN int `json:"train_examples"`
+	ValN   int `json:"val_examples"`
+	TestN  int `json:"test_examples"`
+	Steps  int `json:"steps"`
+	train.Scores
+	WallSeconds float64 `json:"wall_seconds"`
+	Stopped     string  `json:"stopped,omitempty"`
 }
 
 // SpecFile and TrialsDir name the sweep's grid file and trial folder inside Options.Out.
@@ -333,8 +328,7 @@ func runOne(ctx context.Context, s *Spec, p *pool, t Trial, trainFn func(*train.
 	// A diverged run (err wraps train.ErrDiverged) is a finished trial with Stopped set.
 	sm := res.Summary
 	rec.Final = Final{TrainN: sm.TrainN, ValN: sm.ValN, TestN: sm.TestN, Steps: sm.Steps,
-		TrainLoss: sm.TrainLoss, TrainAcc: sm.TrainAcc, ValLoss: sm.ValLoss, ValAcc: sm.ValAcc,
-		TestLoss: sm.TestLoss, TestAcc: sm.TestAcc, WallSeconds: sm.WallSeconds, Stopped: sm.Stopped}
+		Scores: sm.Scores, WallSeconds: sm.WallSeconds, Stopped: sm.Stopped}
 	return rec, nil
 }
 

@@ -37,23 +37,29 @@ type Metrics struct {
 // Summary is summary.json: the run's config and final metrics of the final weights, measured in
 // evaluation mode on each split (accuracies omitted for regression; splits that are empty omitted).
 type Summary struct {
-	Config      *Config  `json:"config"`
-	Model       string   `json:"model"`
-	Parameters  int      `json:"parameters"`
-	TrainN      int      `json:"train_examples"`
-	ValN        int      `json:"val_examples"`
-	TestN       int      `json:"test_examples"`
-	NoisyLabels int      `json:"noisy_labels,omitempty"`
-	Steps       int      `json:"steps"`
-	Epochs      float64  `json:"epochs"`
-	TrainLoss   *float64 `json:"train_loss"` // null if not finite
-	TrainAcc    *float64 `json:"train_acc,omitempty"`
-	ValLoss     *float64 `json:"val_loss,omitempty"`
-	ValAcc      *float64 `json:"val_acc,omitempty"`
-	TestLoss    *float64 `json:"test_loss,omitempty"`
-	TestAcc     *float64 `json:"test_acc,omitempty"`
-	WallSeconds float64  `json:"wall_seconds"`
-	Stopped     string   `json:"stopped,omitempty"` // why training stopped early
+	Config      *Config `json:"config"`
+	Model       string  `json:"model"`
+	Parameters  int     `json:"parameters"`
+	TrainN      int     `json:"train_examples"`
+	ValN        int     `json:"val_examples"`
+	TestN       int     `json:"test_examples"`
+	NoisyLabels int     `json:"noisy_labels,omitempty"`
+	Steps       int     `json:"steps"`
+	Epochs      float64 `json:"epochs"`
+	Scores
+	WallSeconds float64 `json:"wall_seconds"`
+	Stopped     string  `json:"stopped,omitempty"` // why training stopped early
+}
+
+// Scores are the losses and accuracies of final weights on each split, measured in evaluation
+// mode; nil when a split is empty, a loss is not finite, or (accuracies) for regression.
+type Scores struct {
+	TrainLoss *float64 `json:"train_loss"`
+	TrainAcc  *float64 `json:"train_acc,omitempty"`
+	ValLoss   *float64 `json:"val_loss,omitempty"`
+	ValAcc    *float64 `json:"val_acc,omitempty"`
+	TestLoss  *float64 `json:"test_loss,omitempty"`
+	TestAcc   *float64 `json:"test_acc,omitempty"`
 }
 
 // Observer hears about progress; any method may be left nil.
