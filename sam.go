@@ -8,6 +8,7 @@ import (
 
 	"github.com/samgo/sam/optim"
 	"github.com/samgo/sam/param"
+	"github.com/samgo/sam/tensor"
 )
 
 // Loss evaluates the training loss on examples [lo, hi) of the current mini-batch at parameters w,
@@ -116,7 +117,7 @@ func (o *Optimizer) Step(w []float32, n int, loss Loss, lr float64) (float64, er
 	default:
 		l, g = o.sam(w, n, loss)
 	}
-	if math.IsNaN(l) || math.IsInf(l, 0) || !finite(g) {
+	if math.IsNaN(l) || math.IsInf(l, 0) || !tensor.Finite(g) {
 		return l, ErrNonFinite
 	}
 	if o.cfg.L2 != 0 {
@@ -157,9 +158,7 @@ func (o *Optimizer) sam(w []float32, n int, loss Loss) (float64, []float32) {
 					o.acc[i] = f * x
 				}
 			} else {
-				for i, x := range g {
-					o.acc[i] += f * x
-				}
+				tensor.Axpy(f, g, o.acc)
 			}
 		}
 	}
@@ -249,7 +248,7 @@ func (o *Optimizer) perturb(dst, base, w, g []float32, rho float64) {
 				if scaled(s) {
 					sum += sumSqScaled(s.Of(w), s.Of(g), eta)
 				} else if included(s) {
-					sum += sumSq(s.Of(g))
+					sum += tensor.SumSq64(s.Of(g))
 				}
 			}
 			c = float32(rho / (math.Sqrt(sum) + 1e-12))
@@ -268,9 +267,7 @@ func (o *Optimizer) perturb(dst, base, w, g []float32, rho float64) {
 					ds[i] = bs[i] + o.keep(c*x)
 				}
 			default: // plain SAM: the hot loop
-				for i, x := range gs {
-					ds[i] = bs[i] + c*x
-				}
+				tensor.AddScaled(ds, bs, c, gs)
 			}
 		}
 	case math.IsInf(p, 1):
@@ -333,39 +330,6 @@ func sumSqScaled(w, g []float32, eta float32) float64 {
 		s += z * z
 	}
 	return s
-}
-
-// sumSq returns Σx² accumulated in float64 with four fixed partial sums (deterministic).
-func sumSq(v []float32) float64 {
-	var s0, s1, s2, s3 float64
-	i := 0
-	for ; i+4 <= len(v); i += 4 {
-		a, b, c, d := float64(v[i]), float64(v[i+1]), float64(v[i+2]), float64(v[i+3])
-		s0 += a * a
-		s1 += b * b
-		s2 += c * c
-		s3 += d * d
-	}
-	for ; i < len(v); i++ {
-		s0 += float64(v[i]) * float64(v[i])
-	}
-	return (s0 + s1) + (s2 + s3)
-}
-
-// finite reports whether every element is finite (x·0 is NaN exactly for NaN and ±Inf).
-func finite(v []float32) bool {
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(v); i += 4 {
-		s0 += v[i] * 0
-		s1 += v[i+1] * 0
-		s2 += v[i+2] * 0
-		s3 += v[i+3] * 0
-	}
-	for ; i < len(v); i++ {
-		s0 += v[i] * 0
-	}
-	return s0+s1+s2+s3 == 0
 }
 
 // MarshalJSON writes the config with p = ∞ as the string "inf" (JSON has no infinity).

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/samgo/sam/tensor"
 )
 
 // Variants holds the settings of SAM's variants (see ../shared/reference/SAM.md, "Variants").
@@ -162,19 +164,12 @@ func (o *Optimizer) lookSAM(w []float32, n int, loss Loss) (float64, []float32) 
 		if o.cfg.LookSAMK == 1 {
 			return l, g
 		}
-		c := projection(g, gv)
-		for i, x := range gv {
-			gv[i] = g[i] - c*x
-		}
-		o.haveGV, o.normGV = true, math.Sqrt(sumSq(gv))
+		tensor.AddScaled(gv, g, -projection(g, gv), gv)
+		o.haveGV, o.normGV = true, math.Sqrt(tensor.SumSq64(gv))
 		return l, g
 	}
-	ng, nv := math.Sqrt(sumSq(g)), o.normGV
-	if nv > 0 {
-		f := float32(o.cfg.LookSAMAlpha * ng / nv)
-		for i, x := range gv {
-			g[i] += f * x
-		}
+	if nv := o.normGV; nv > 0 {
+		tensor.Axpy(float32(o.cfg.LookSAMAlpha*math.Sqrt(tensor.SumSq64(g))/nv), gv, g)
 	}
 	return l, g
 }
@@ -182,13 +177,9 @@ func (o *Optimizer) lookSAM(w []float32, n int, loss Loss) (float64, []float32) 
 // projection returns a·b/‖b‖² (0 when b = 0), accumulated in float64: b scaled by it is the
 // part of a along b, which GSAM and LookSAM remove to get the orthogonal part.
 func projection(a, b []float32) float32 {
-	var dot, bb float64
-	for i, x := range b {
-		dot += float64(a[i]) * float64(x)
-		bb += float64(x) * float64(x)
-	}
+	bb := tensor.SumSq64(b)
 	if bb == 0 {
 		return 0
 	}
-	return float32(dot / bb)
+	return float32(tensor.Dot64(a, b) / bb)
 }

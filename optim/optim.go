@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/samgo/sam/param"
+	"github.com/samgo/sam/tensor"
 )
 
 // Optimizer updates parameters w in place from the gradient g with learning rate lr.
@@ -61,10 +62,7 @@ func (o *SGD) Step(w, g []float32, lr float64) {
 	checkLen(w, g)
 	decay(o.Layout, w, lr, o.WeightDecay)
 	if o.Momentum == 0 {
-		a := float32(-lr)
-		for i, gi := range g {
-			w[i] += a * gi
-		}
+		tensor.Axpy(float32(-lr), g, w)
 		return
 	}
 	mu, a := float32(o.Momentum), float32(-lr)
@@ -72,10 +70,7 @@ func (o *SGD) Step(w, g []float32, lr float64) {
 		// PyTorch initialises the buffer with the first gradient: v₁ = g₁.
 		o.v = append([]float32(nil), g...)
 	} else {
-		v := o.v[:len(g)]
-		for i, gi := range g {
-			v[i] = mu*v[i] + gi
-		}
+		tensor.AddScaled(o.v[:len(g)], g, mu, o.v[:len(g)]) // v = μv + g
 	}
 	v := o.v[:len(g)]
 	if o.Nesterov {
@@ -84,9 +79,7 @@ func (o *SGD) Step(w, g []float32, lr float64) {
 		}
 		return
 	}
-	for i, vi := range v {
-		w[i] += a * vi
-	}
+	tensor.Axpy(a, v, w)
 }
 
 // Adam is Adam (Kingma & Ba) as in PyTorch; with WeightDecay > 0 it is AdamW (decoupled decay).
@@ -121,16 +114,11 @@ func (o *Adam) Step(w, g []float32, lr float64) {
 	decay(o.Layout, w, lr, o.WeightDecay)
 	bc1 := 1 - math.Pow(b1, float64(o.t))
 	bc2 := 1 - math.Pow(b2, float64(o.t))
-	step := float32(lr / bc1)
-	sq2 := float32(math.Sqrt(bc2))
-	fb1, fb2, fe := float32(b1), float32(b2), float32(eps)
-	m, v := o.m[:len(g)], o.v[:len(g)]
-	for i, gi := range g {
-		m[i] = fb1*m[i] + (1-fb1)*gi
-		v[i] = fb2*v[i] + (1-fb2)*gi*gi
-		den := float32(math.Sqrt(float64(v[i])))/sq2 + fe
-		w[i] -= step * m[i] / den
-	}
+	fb1, fb2 := float32(b1), float32(b2)
+	tensor.AdamStep(w, g, o.m, o.v, tensor.AdamCoeffs{
+		B1: fb1, OneMinusB1: 1 - fb1, B2: fb2, OneMinusB2: 1 - fb2,
+		Sqrt2: float32(math.Sqrt(bc2)), Eps: float32(eps), Step: float32(lr / bc1),
+	})
 }
 
 // Clip rescales the gradient to global L2 norm at most Max before passing it to Opt

@@ -1,23 +1,38 @@
 package tensor
 
-// Vector helpers for optimizers. They run on the calling goroutine; callers
-// that want parallelism split vectors with Parallel.
+import "math"
+
+// Vector helpers for the optimizers and SAM's elementwise passes. They run on
+// the calling goroutine. On amd64 with AVX2 and FMA the bulk of each vector
+// (a multiple of 16 elements) goes through the assembly loops of
+// vec_amd64.s; the results are bit-identical to the portable code, which
+// follows the same operation order.
 
 // Axpy computes y += alpha·x (product rounded to float32, never fused). It panics if len(y) < len(x); only the first
 // len(x) elements of y are updated.
 func Axpy(alpha float32, x, y []float32) {
 	y = y[:len(x)]
 	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		xs := x[i : i+4 : i+4]
-		ys := y[i : i+4 : i+4]
-		ys[0] += float32(alpha * xs[0])
-		ys[1] += float32(alpha * xs[1])
-		ys[2] += float32(alpha * xs[2])
-		ys[3] += float32(alpha * xs[3])
+	if vecAsm && len(x) >= 16 {
+		i = len(x) &^ 15
+		axpyAsm(alpha, x[:i], y[:i])
 	}
 	for ; i < len(x); i++ {
 		y[i] += float32(alpha * x[i])
+	}
+}
+
+// AddScaled computes dst = y + alpha·x (product rounded to float32, never fused); dst may be x
+// or y. It panics if y or dst is shorter than x.
+func AddScaled(dst, y []float32, alpha float32, x []float32) {
+	y, dst = y[:len(x)], dst[:len(x)]
+	i := 0
+	if vecAsm && len(x) >= 16 {
+		i = len(x) &^ 15
+		addScaledAsm(dst[:i], y[:i], alpha, x[:i])
+	}
+	for ; i < len(x); i++ {
+		dst[i] = y[i] + float32(alpha*x[i])
 	}
 }
 
@@ -37,29 +52,30 @@ func Scale(alpha float32, x []float32) {
 }
 
 // Dot64 returns Σ x[i]·y[i] accumulated in float64. It panics if the lengths
-// differ. The summation order is fixed (it depends only on the length): eight
-// interleaved partial sums s[i%8] over the first len&^7 elements, combined as
-// ((s0+s1)+(s2+s3))+((s4+s5)+(s6+s7)), then the tail added in order.
+// differ. The summation order is fixed (it depends only on the length):
+// sixteen partial sums s[i%16] over the first len&^15 elements, combined as
+// t[l] = (s[l]+s[4+l]) + (s[8+l]+s[12+l]) for l < 4 and then
+// (t[0]+t[2]) + (t[1]+t[3]), then the tail added in order. The products of
+// float32 values are exact in float64, so fused and unfused code agree.
 func Dot64(x, y []float32) float64 {
 	if len(x) != len(y) {
 		panic("tensor: Dot64: length mismatch")
 	}
-	var s0, s1, s2, s3, s4, s5, s6, s7 float64
-	i := 0
-	for ; i+8 <= len(x); i += 8 {
-		xs := x[i : i+8 : i+8]
-		ys := y[i : i+8 : i+8]
-		s0 += float64(xs[0]) * float64(ys[0])
-		s1 += float64(xs[1]) * float64(ys[1])
-		s2 += float64(xs[2]) * float64(ys[2])
-		s3 += float64(xs[3]) * float64(ys[3])
-		s4 += float64(xs[4]) * float64(ys[4])
-		s5 += float64(xs[5]) * float64(ys[5])
-		s6 += float64(xs[6]) * float64(ys[6])
-		s7 += float64(xs[7]) * float64(ys[7])
+	m := len(x) &^ 15
+	var s float64
+	if vecAsm && m > 0 {
+		s = dot64Asm(x[:m], y[:m])
+	} else {
+		var p [16]float64
+		for i := 0; i < m; i += 16 {
+			xs, ys := x[i:i+16:i+16], y[i:i+16:i+16]
+			for l := range p {
+				p[l] += float64(xs[l]) * float64(ys[l])
+			}
+		}
+		s = combine16(&p)
 	}
-	s := ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
-	for ; i < len(x); i++ {
+	for i := m; i < len(x); i++ {
 		s += float64(x[i]) * float64(y[i])
 	}
 	return s
@@ -68,25 +84,84 @@ func Dot64(x, y []float32) float64 {
 // SumSq64 returns Σ x[i]² accumulated in float64, with the same fixed
 // summation order as Dot64.
 func SumSq64(x []float32) float64 {
-	var s0, s1, s2, s3, s4, s5, s6, s7 float64
-	i := 0
-	for ; i+8 <= len(x); i += 8 {
-		xs := x[i : i+8 : i+8]
-		v0, v1, v2, v3 := float64(xs[0]), float64(xs[1]), float64(xs[2]), float64(xs[3])
-		v4, v5, v6, v7 := float64(xs[4]), float64(xs[5]), float64(xs[6]), float64(xs[7])
-		s0 += v0 * v0
-		s1 += v1 * v1
-		s2 += v2 * v2
-		s3 += v3 * v3
-		s4 += v4 * v4
-		s5 += v5 * v5
-		s6 += v6 * v6
-		s7 += v7 * v7
+	m := len(x) &^ 15
+	var s float64
+	if vecAsm && m > 0 {
+		s = sumSq64Asm(x[:m])
+	} else {
+		var p [16]float64
+		for i := 0; i < m; i += 16 {
+			xs := x[i : i+16 : i+16]
+			for l := range p {
+				v := float64(xs[l])
+				p[l] += v * v
+			}
+		}
+		s = combine16(&p)
 	}
-	s := ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
-	for ; i < len(x); i++ {
+	for i := m; i < len(x); i++ {
 		v := float64(x[i])
 		s += v * v
 	}
 	return s
+}
+
+// combine16 adds sixteen partial sums in the order of the AVX2 reduction.
+func combine16(p *[16]float64) float64 {
+	var t [4]float64
+	for l := range t {
+		t[l] = (p[l] + p[4+l]) + (p[8+l] + p[12+l])
+	}
+	return (t[0] + t[2]) + (t[1] + t[3])
+}
+
+// Finite reports whether every element of x is finite (neither NaN nor ±Inf).
+func Finite(x []float32) bool {
+	i := 0
+	if vecAsm && len(x) >= 16 {
+		i = len(x) &^ 15
+		if !finiteAsm(x[:i]) {
+			return false
+		}
+	}
+	var s0, s1, s2, s3 float32 // x·0 is NaN exactly for NaN and ±Inf
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i] * 0
+		s1 += x[i+1] * 0
+		s2 += x[i+2] * 0
+		s3 += x[i+3] * 0
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * 0
+	}
+	return s0+s1+s2+s3 == 0
+}
+
+// AdamCoeffs are the per-step constants of an Adam update (see AdamStep).
+type AdamCoeffs struct {
+	B1, OneMinusB1 float32 // β1 and 1 − β1
+	B2, OneMinusB2 float32 // β2 and 1 − β2
+	Sqrt2          float32 // √(1 − β2ᵗ), the second moment's bias correction
+	Eps            float32 // ε
+	Step           float32 // lr / (1 − β1ᵗ)
+}
+
+// AdamStep applies one Adam update to every element of g, in float32 with each operation rounded:
+// m = β1·m + (1−β1)·g; v = β2·v + ((1−β2)·g)·g; w −= (Step·m) / (√v/Sqrt2 + ε).
+// w, m and v must be at least as long as g.
+func AdamStep(w, g, m, v []float32, c AdamCoeffs) {
+	w, m, v = w[:len(g)], m[:len(g)], v[:len(g)]
+	i := 0
+	if vecAsm && len(g) >= 8 {
+		i = len(g) &^ 7
+		adamAsm(w[:i], g[:i], m[:i], v[:i], &c)
+	}
+	for ; i < len(g); i++ {
+		gi := g[i]
+		mi := float32(c.B1*m[i]) + float32(c.OneMinusB1*gi)
+		vi := float32(c.B2*v[i]) + float32(float32(c.OneMinusB2*gi)*gi)
+		m[i], v[i] = mi, vi
+		den := float32(float32(math.Sqrt(float64(vi)))/c.Sqrt2) + c.Eps
+		w[i] -= float32(c.Step*mi) / den
+	}
 }

@@ -40,19 +40,24 @@ func TestAxpyScale(t *testing.T) {
 
 func TestDot64SumSq64(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, n := range []int{0, 1, 7, 8, 9, 16, 33, 1000} {
+	for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 33, 1000, 1027} {
 		x := randSlice(r, n)
 		y := randSlice(r, n)
-		// Reference with the documented order.
-		var s [8]float64
-		var q [8]float64
-		m := n &^ 7
+		// Reference with the documented order, products and sums unfused.
+		var s, q [16]float64
+		m := n &^ 15
 		for i := 0; i < m; i++ {
-			s[i%8] += float64(x[i]) * float64(y[i])
-			q[i%8] += float64(x[i]) * float64(x[i])
+			s[i%16] += float64(x[i]) * float64(y[i])
+			q[i%16] += float64(x[i]) * float64(x[i])
 		}
-		d := ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
-		e := ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7]))
+		order := func(p [16]float64) float64 {
+			var t [4]float64
+			for l := range t {
+				t[l] = (p[l] + p[4+l]) + (p[8+l] + p[12+l])
+			}
+			return (t[0] + t[2]) + (t[1] + t[3])
+		}
+		d, e := order(s), order(q)
 		for i := m; i < n; i++ {
 			d += float64(x[i]) * float64(y[i])
 			e += float64(x[i]) * float64(x[i])
@@ -80,6 +85,74 @@ func TestDot64SumSq64(t *testing.T) {
 	Dot64(make([]float32, 3), make([]float32, 2))
 }
 
+// TestVecSubslices runs the helpers on unaligned subslices of every length up to 70, so that the
+// assembly loops (multiples of 16) and the Go tails both run, and compares with plain Go.
+func TestVecSubslices(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	buf := randSlice(r, 200)
+	for off := range 3 {
+		for n := 0; n <= 70; n++ {
+			x := buf[off : off+n]
+			y := append([]float32(nil), buf[100+off:100+off+n+1]...) // one extra element, untouched
+			want := append([]float32(nil), y...)
+			for i := range n {
+				want[i] += float32(0.3 * x[i])
+			}
+			Axpy(0.3, x, y)
+			for i := range want {
+				if y[i] != want[i] {
+					t.Fatalf("Axpy off=%d n=%d: y[%d] = %g, want %g", off, n, i, y[i], want[i])
+				}
+			}
+			dst := make([]float32, n+1)
+			AddScaled(dst, buf[100+off:], -1.7, x)
+			for i := range n {
+				if w := buf[100+off+i] + float32(-1.7*x[i]); dst[i] != w {
+					t.Fatalf("AddScaled off=%d n=%d: dst[%d] = %g, want %g", off, n, i, dst[i], w)
+				}
+			}
+			if dst[n] != 0 {
+				t.Fatalf("AddScaled n=%d wrote past len(x)", n)
+			}
+			// In place: dst = x.
+			z := append([]float32(nil), x...)
+			AddScaled(z, y, 2, z)
+			for i := range n {
+				if w := y[i] + float32(2*x[i]); z[i] != w {
+					t.Fatalf("AddScaled in place n=%d: z[%d] = %g, want %g", n, i, z[i], w)
+				}
+			}
+		}
+	}
+}
+
+func TestFinite(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	bad := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
+	for _, n := range []int{0, 1, 5, 16, 17, 31, 32, 100, 1000} {
+		x := randSlice(r, n)
+		for i := range x {
+			x[i] *= 1e30 // large but finite; x·0 is still 0
+		}
+		if !Finite(x) {
+			t.Fatalf("n=%d: finite vector reported not finite", n)
+		}
+		for i := range n {
+			for _, b := range bad {
+				old := x[i]
+				x[i] = b
+				if Finite(x) {
+					t.Fatalf("n=%d: %g at %d not detected", n, b, i)
+				}
+				x[i] = old
+			}
+		}
+	}
+	if !Finite([]float32{float32(math.MaxFloat32), -float32(math.MaxFloat32), float32(math.SmallestNonzeroFloat32)}) {
+		t.Fatal("extreme finite values reported not finite")
+	}
+}
+
 // BenchmarkVec measures the vector helpers on a vector the size of the
 // 784-256-256-10 MLP's parameters (269,322 floats, 1 MiB: L2-resident).
 func BenchmarkVec(b *testing.B) {
@@ -95,6 +168,27 @@ func BenchmarkVec(b *testing.B) {
 			Axpy(1e-3, x, y)
 		}
 		report(b, 12)
+	})
+	b.Run("AddScaled", func(b *testing.B) {
+		z := make([]float32, n)
+		for b.Loop() {
+			AddScaled(z, y, 1e-3, x)
+		}
+		report(b, 12)
+	})
+	b.Run("Finite", func(b *testing.B) {
+		for b.Loop() {
+			_ = Finite(x)
+		}
+		report(b, 4)
+	})
+	b.Run("AdamStep", func(b *testing.B) {
+		m, v := make([]float32, n), make([]float32, n)
+		c := AdamCoeffs{B1: 0.9, OneMinusB1: 0.1, B2: 0.999, OneMinusB2: 0.001, Sqrt2: 1, Eps: 1e-8, Step: 1e-9}
+		for b.Loop() {
+			AdamStep(y, x, m, v, c)
+		}
+		report(b, 16)
 	})
 	b.Run("Scale", func(b *testing.B) {
 		for b.Loop() {
@@ -114,4 +208,33 @@ func BenchmarkVec(b *testing.B) {
 		}
 		report(b, 4)
 	})
+}
+
+// TestAdamStep compares the update (assembly bulk and Go tail) with a float64-free reference
+// written out operation by operation, on lengths around the 8-element blocks.
+func TestAdamStep(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	c := AdamCoeffs{B1: 0.9, OneMinusB1: 1 - float32(0.9), B2: 0.999, OneMinusB2: 1 - float32(0.999),
+		Sqrt2: 0.0447, Eps: 1e-8, Step: 0.0052}
+	for _, n := range []int{0, 1, 7, 8, 9, 16, 23, 100} {
+		w, g, m := randSlice(r, n), randSlice(r, n), randSlice(r, n)
+		v := randSlice(r, n)
+		for i := range v {
+			v[i] *= v[i] // second moments are ≥ 0
+		}
+		w0, m0, v0 := append([]float32(nil), w...), append([]float32(nil), m...), append([]float32(nil), v...)
+		for step := range 3 {
+			AdamStep(w, g, m, v, c)
+			for i := range n {
+				mi := float32(c.B1*m0[i]) + float32(c.OneMinusB1*g[i])
+				vi := float32(c.B2*v0[i]) + float32(float32(c.OneMinusB2*g[i])*g[i])
+				den := float32(float32(math.Sqrt(float64(vi)))/c.Sqrt2) + c.Eps
+				wi := w0[i] - float32(c.Step*mi)/den
+				if m[i] != mi || v[i] != vi || w[i] != wi {
+					t.Fatalf("n=%d step %d i=%d: (w,m,v) = (%g,%g,%g), want (%g,%g,%g)", n, step, i, w[i], m[i], v[i], wi, mi, vi)
+				}
+				w0[i], m0[i], v0[i] = wi, mi, vi
+			}
+		}
+	}
 }

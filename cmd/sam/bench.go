@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -35,7 +37,7 @@ type benchResult struct {
 func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
 	var f trainFlags
 	var batch, classes int
-	var input string
+	var input, profile string
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Time training steps of a model on synthetic data and print one JSON line",
@@ -79,7 +81,14 @@ products), 2 passes for SAM.`,
 			if c.Task == "regression" || c.Model.Loss == "bce" {
 				c.Model.Outputs = 1
 			}
-			res, err := bench(c.Model, c.Init, c.Optimizer, c.SAM, c.LR, batch, steps, f.threads, f.seed)
+			var prof io.WriteCloser
+			if profile != "" {
+				if prof, err = os.Create(profile); err != nil {
+					return usage(fmt.Errorf("--cpuprofile: %v", err))
+				}
+				defer prof.Close()
+			}
+			res, err := bench(c.Model, c.Init, c.Optimizer, c.SAM, c.LR, batch, steps, f.threads, f.seed, prof)
 			if err != nil {
 				return usage(err)
 			}
@@ -92,6 +101,7 @@ products), 2 passes for SAM.`,
 	fl.IntVar(&batch, "batch", 128, "examples per step")
 	fl.StringVar(&input, "input", "1,28,28", "shape of one synthetic example")
 	fl.IntVar(&classes, "classes", 10, "number of classes (outputs) of the synthetic task")
+	fl.StringVar(&profile, "cpuprofile", "", "write a Go CPU profile of the timed steps to this file (go tool pprof)")
 	for _, name := range []string{"data", "data-dir", "target", "val-fraction", "test-fraction", "standardize", "label-noise", "train-size",
 		"epochs", "batch-size", "schedule", "warmup", "lr-step", "lr-gamma", "min-lr", "out", "save", "quiet"} {
 		fl.MarkHidden(name)
@@ -100,7 +110,8 @@ products), 2 passes for SAM.`,
 }
 
 // bench times steps training steps after a warm-up and returns the measured rates.
-func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64, batch, steps, threads int, seed uint64) (*benchResult, error) {
+// When prof is not nil, a CPU profile of the timed steps is written to it.
+func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64, batch, steps, threads int, seed uint64, prof io.Writer) (*benchResult, error) {
 	m, err := nn.Build(spec)
 	if err != nil {
 		return nil, err
@@ -156,6 +167,12 @@ func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64
 		if err := step(); err != nil {
 			return nil, fmt.Errorf("warm-up diverged (lower --lr): %v", err)
 		}
+	}
+	if prof != nil {
+		if err := pprof.StartCPUProfile(prof); err != nil {
+			return nil, fmt.Errorf("--cpuprofile: %v", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
 	for range steps {

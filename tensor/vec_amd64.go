@@ -1,0 +1,51 @@
+//go:build amd64 && !purego
+
+package tensor
+
+import (
+	"os"
+	"unsafe"
+)
+
+// vecAsm selects the AVX2/FMA loops of vec_amd64.s for the vector helpers
+// (SAM_NOASM=1 keeps the portable ones; the results are the same).
+var vecAsm = hasAVX2FMA && os.Getenv("SAM_NOASM") == ""
+
+func axpyAsm(alpha float32, x, y []float32) {
+	axpyAVX2(len(x), alpha, unsafe.SliceData(x), unsafe.SliceData(y[:len(x)]))
+}
+
+func addScaledAsm(dst, y []float32, alpha float32, x []float32) {
+	addScaledAVX2(len(x), alpha, unsafe.SliceData(x), unsafe.SliceData(y[:len(x)]), unsafe.SliceData(dst[:len(x)]))
+}
+
+func dot64Asm(x, y []float32) float64 {
+	return dot64AVX2(len(x), unsafe.SliceData(x), unsafe.SliceData(y[:len(x)]))
+}
+
+func sumSq64Asm(x []float32) float64 { return sumSq64AVX2(len(x), unsafe.SliceData(x)) }
+
+func finiteAsm(x []float32) bool { return finiteAVX2(len(x), unsafe.SliceData(x)) }
+
+//go:noescape
+func axpyAVX2(n int, alpha float32, x, y *float32)
+
+//go:noescape
+func addScaledAVX2(n int, alpha float32, x, y, dst *float32)
+
+//go:noescape
+func dot64AVX2(n int, x, y *float32) float64
+
+//go:noescape
+func sumSq64AVX2(n int, x *float32) float64
+
+//go:noescape
+func finiteAVX2(n int, x *float32) bool
+
+func adamAsm(w, g, m, v []float32, c *AdamCoeffs) {
+	n := len(g)
+	adamAVX2(n, unsafe.SliceData(w[:n]), unsafe.SliceData(g), unsafe.SliceData(m[:n]), unsafe.SliceData(v[:n]), c)
+}
+
+//go:noescape
+func adamAVX2(n int, w, gr, m, v *float32, c *AdamCoeffs)

@@ -1,0 +1,222 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX2/FMA loops behind the vector helpers of vec.go. Each processes n
+// elements, n a multiple of 16 (the Go wrappers do the tail). See vec.go for
+// the summation order, which the portable code follows exactly.
+
+// func axpyAVX2(n int, alpha float32, x, y *float32)
+// y[i] += alpha·x[i], the product rounded before the sum (no FMA), as in Go.
+TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), CX
+	VBROADCASTSS alpha+8(FP), Y0
+	MOVQ         x+16(FP), SI
+	MOVQ         y+24(FP), DI
+
+axpyloop:
+	TESTQ   CX, CX
+	JLE     axpydone
+	VMULPS  (SI), Y0, Y1
+	VMULPS  32(SI), Y0, Y2
+	VADDPS  (DI), Y1, Y1
+	VADDPS  32(DI), Y2, Y2
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y2, 32(DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	SUBQ    $16, CX
+	JMP     axpyloop
+
+axpydone:
+	VZEROUPPER
+	RET
+
+// func addScaledAVX2(n int, alpha float32, x, y, dst *float32)
+// dst[i] = y[i] + alpha·x[i], the product rounded before the sum.
+TEXT ·addScaledAVX2(SB), NOSPLIT, $0-40
+	MOVQ         n+0(FP), CX
+	VBROADCASTSS alpha+8(FP), Y0
+	MOVQ         x+16(FP), SI
+	MOVQ         y+24(FP), BX
+	MOVQ         dst+32(FP), DI
+
+addloop:
+	TESTQ   CX, CX
+	JLE     adddone
+	VMULPS  (SI), Y0, Y1
+	VMULPS  32(SI), Y0, Y2
+	VADDPS  (BX), Y1, Y1
+	VADDPS  32(BX), Y2, Y2
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y2, 32(DI)
+	ADDQ    $64, SI
+	ADDQ    $64, BX
+	ADDQ    $64, DI
+	SUBQ    $16, CX
+	JMP     addloop
+
+adddone:
+	VZEROUPPER
+	RET
+
+// func dot64AVX2(n int, x, y *float32) float64
+// Σ x[i]·y[i] in float64 over 16 partial sums s[i%16] held as four YMM
+// accumulators (s[4j..4j+3] in Y(4+j)). The float32 products are exact in
+// float64, so each fused multiply-add rounds exactly like Go's s += x·y.
+TEXT ·dot64AVX2(SB), NOSPLIT, $0-32
+	MOVQ   n+0(FP), CX
+	MOVQ   x+8(FP), SI
+	MOVQ   y+16(FP), DI
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+
+dotloop:
+	TESTQ       CX, CX
+	JLE         dotdone
+	VCVTPS2PD   (SI), Y0
+	VCVTPS2PD   16(SI), Y1
+	VCVTPS2PD   32(SI), Y2
+	VCVTPS2PD   48(SI), Y3
+	VCVTPS2PD   (DI), Y8
+	VCVTPS2PD   16(DI), Y9
+	VCVTPS2PD   32(DI), Y10
+	VCVTPS2PD   48(DI), Y11
+	VFMADD231PD Y8, Y0, Y4
+	VFMADD231PD Y9, Y1, Y5
+	VFMADD231PD Y10, Y2, Y6
+	VFMADD231PD Y11, Y3, Y7
+	ADDQ        $64, SI
+	ADDQ        $64, DI
+	SUBQ        $16, CX
+	JMP         dotloop
+
+dotdone:
+	// ((s[l]+s[4+l]) + (s[8+l]+s[12+l])) per lane l, then (l0+l2) + (l1+l3).
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VADDPD       X5, X4, X4
+	VUNPCKHPD    X4, X4, X5
+	VADDSD       X5, X4, X4
+	VMOVSD       X4, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func sumSq64AVX2(n int, x *float32) float64
+// Σ x[i]² with the partial sums of dot64AVX2.
+TEXT ·sumSq64AVX2(SB), NOSPLIT, $0-24
+	MOVQ   n+0(FP), CX
+	MOVQ   x+8(FP), SI
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+
+sqloop:
+	TESTQ       CX, CX
+	JLE         sqdone
+	VCVTPS2PD   (SI), Y0
+	VCVTPS2PD   16(SI), Y1
+	VCVTPS2PD   32(SI), Y2
+	VCVTPS2PD   48(SI), Y3
+	VFMADD231PD Y0, Y0, Y4
+	VFMADD231PD Y1, Y1, Y5
+	VFMADD231PD Y2, Y2, Y6
+	VFMADD231PD Y3, Y3, Y7
+	ADDQ        $64, SI
+	SUBQ        $16, CX
+	JMP         sqloop
+
+sqdone:
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VADDPD       X5, X4, X4
+	VUNPCKHPD    X4, X4, X5
+	VADDSD       X5, X4, X4
+	VMOVSD       X4, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func finiteAVX2(n int, x *float32) bool
+// Accumulates x·0 (NaN exactly for NaN and ±Inf, ±0 otherwise); the sums are
+// NaN exactly when some element is not finite.
+TEXT ·finiteAVX2(SB), NOSPLIT, $0-17
+	MOVQ   n+0(FP), CX
+	MOVQ   x+8(FP), SI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+
+finloop:
+	TESTQ       CX, CX
+	JLE         findone
+	VFMADD231PS (SI), Y0, Y1
+	VFMADD231PS 32(SI), Y0, Y2
+	ADDQ        $64, SI
+	SUBQ        $16, CX
+	JMP         finloop
+
+findone:
+	VADDPS    Y2, Y1, Y1
+	VCMPPS    $3, Y1, Y1, Y1 // unordered: NaN lanes become all ones
+	VMOVMSKPS Y1, AX
+	TESTL     AX, AX
+	SETEQ     ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func adamAVX2(n int, w, gr, m, v *float32, c *AdamCoeffs)
+// One Adam update per element, with the operation order and roundings of
+// AdamStep's portable loop (no FMA; VSQRTPS rounds like float32(math.Sqrt)).
+TEXT ·adamAVX2(SB), NOSPLIT, $0-48
+	MOVQ         n+0(FP), CX
+	MOVQ         w+8(FP), DI
+	MOVQ         gr+16(FP), SI
+	MOVQ         m+24(FP), BX
+	MOVQ         v+32(FP), DX
+	MOVQ         c+40(FP), AX
+	VBROADCASTSS 0(AX), Y8   // B1
+	VBROADCASTSS 4(AX), Y9   // 1 − B1
+	VBROADCASTSS 8(AX), Y10  // B2
+	VBROADCASTSS 12(AX), Y11 // 1 − B2
+	VBROADCASTSS 16(AX), Y12 // √(1 − β2ᵗ)
+	VBROADCASTSS 20(AX), Y13 // ε
+	VBROADCASTSS 24(AX), Y14 // lr / (1 − β1ᵗ)
+
+adamloop:
+	TESTQ   CX, CX
+	JLE     adamdone
+	VMOVUPS (SI), Y0         // g
+	VMULPS  (BX), Y8, Y1     // B1·m
+	VMULPS  Y0, Y9, Y2       // (1−B1)·g
+	VADDPS  Y2, Y1, Y1       // m
+	VMOVUPS Y1, (BX)
+	VMULPS  (DX), Y10, Y3    // B2·v
+	VMULPS  Y0, Y11, Y4      // (1−B2)·g
+	VMULPS  Y0, Y4, Y4       // ·g
+	VADDPS  Y4, Y3, Y3       // v
+	VMOVUPS Y3, (DX)
+	VSQRTPS Y3, Y3
+	VDIVPS  Y12, Y3, Y3      // √v / √(1−β2ᵗ)
+	VADDPS  Y13, Y3, Y3      // + ε
+	VMULPS  Y1, Y14, Y1      // step·m
+	VDIVPS  Y3, Y1, Y1       // / den
+	VMOVUPS (DI), Y5
+	VSUBPS  Y1, Y5, Y5       // w − step·m/den
+	VMOVUPS Y5, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, BX
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JMP     adamloop
+
+adamdone:
+	VZEROUPPER
+	RET

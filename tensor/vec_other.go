@@ -1,0 +1,14 @@
+//go:build !amd64 || purego
+
+package tensor
+
+// vecAsm is false: no assembly loops for this architecture or with the purego tag.
+const vecAsm = false
+
+func axpyAsm(alpha float32, x, y []float32)                     { panic("unreachable") }
+func addScaledAsm(dst, y []float32, alpha float32, x []float32) { panic("unreachable") }
+func dot64Asm(x, y []float32) float64                           { panic("unreachable") }
+func sumSq64Asm(x []float32) float64                            { panic("unreachable") }
+func finiteAsm(x []float32) bool                                { panic("unreachable") }
+
+func adamAsm(w, g, m, v []float32, c *AdamCoeffs) { panic("unreachable") }
