@@ -18,6 +18,20 @@ import (
 // (BatchNorm running averages).
 type Loss func(w, grad []float32, lo, hi int, second bool) float64
 
+// Examples gives ESAM's sharpness-sensitive data selection (--esam-gamma < 1) the per-example
+// view of the mini-batch's loss that it ranks examples by; see Optimizer.StepExamples.
+type Examples interface {
+	// Losses writes the n per-example losses of the last evaluation into dst: the first pass
+	// Loss(w, grad, 0, n, false), or Forward.
+	Losses(dst []float32)
+	// Forward evaluates the model at w on all n examples, as a second pass (see Loss), without
+	// a gradient.
+	Forward(w []float32)
+	// Backward overwrites grad with the gradient, at the w of the last Forward, of the mean loss
+	// over the examples idx (ascending), and returns that mean.
+	Backward(w, grad []float32, idx []int) float64
+}
+
 // Config holds SAM's settings. The zero value is the base optimizer alone (ρ = 0).
 type Config struct {
 	Rho      float64 `json:"rho"`                // neighbourhood radius ρ ≥ 0
@@ -101,6 +115,12 @@ func (o *Optimizer) Config() Config { return o.cfg }
 // place, and returns the loss at w (the first pass). With ρ = 0 it is one pass and the base
 // optimizer's step.
 func (o *Optimizer) Step(w []float32, n int, loss Loss, lr float64) (float64, error) {
+	return o.StepExamples(w, n, loss, nil, lr)
+}
+
+// StepExamples is Step with the per-example view ex of the same mini-batch, which ESAM's data
+// selection (--esam-gamma < 1) needs; every other setting ignores it, and it may then be nil.
+func (o *Optimizer) StepExamples(w []float32, n int, loss Loss, ex Examples, lr float64) (float64, error) {
 	if len(w) != o.layout.Size() {
 		panic(fmt.Sprintf("sam: len(w)=%d, layout size %d", len(w), o.layout.Size()))
 	}
@@ -114,6 +134,8 @@ func (o *Optimizer) Step(w []float32, n int, loss Loss, lr float64) (float64, er
 		l, g = o.gsam(w, n, loss, lr)
 	case o.cfg.Variant == "looksam":
 		l, g = o.lookSAM(w, n, loss)
+	case o.cfg.Variant == "esam" && o.cfg.ESAMGamma < 1:
+		l, g = o.esam(w, n, loss, ex)
 	default:
 		l, g = o.sam(w, n, loss)
 	}
@@ -239,6 +261,9 @@ func (o *Optimizer) perturb(dst, base, w, g []float32, rho float64) {
 			copy(s.Of(dst), s.Of(base))
 		}
 	}
+	if o.mask != nil {
+		o.bern.Fill(o.mask)
+	}
 	switch {
 	case p == 2:
 		c := float32(rho)
@@ -260,12 +285,10 @@ func (o *Optimizer) perturb(dst, base, w, g []float32, rho float64) {
 			case scaled(s):
 				for i, x := range gs {
 					t := abs32(ws[i]) + eta
-					ds[i] = bs[i] + o.keep(c*t*t*x)
+					ds[i] = bs[i] + o.keep(c*t*t*x, s.Off+i)
 				}
-			case o.esam:
-				for i, x := range gs {
-					ds[i] = bs[i] + o.keep(c*x)
-				}
+			case o.mask != nil:
+				tensor.AddScaledMul(ds, bs, c, gs, s.Of(o.mask))
 			default: // plain SAM: the hot loop
 				tensor.AddScaled(ds, bs, c, gs)
 			}
@@ -284,9 +307,9 @@ func (o *Optimizer) perturb(dst, base, w, g []float32, rho float64) {
 				}
 				switch {
 				case x > 0:
-					ds[i] = bs[i] + o.keep(e)
+					ds[i] = bs[i] + o.keep(e, s.Off+i)
 				case x < 0:
-					ds[i] = bs[i] + o.keep(-e)
+					ds[i] = bs[i] + o.keep(-e, s.Off+i)
 				default:
 					ds[i] = bs[i]
 				}
@@ -314,7 +337,7 @@ func (o *Optimizer) perturb(dst, base, w, g []float32, rho float64) {
 			for i := s.Off; i < s.End() && included(s); i++ {
 				ti := t(s, i)
 				z := ti * float64(g[i])
-				dst[i] = base[i] + o.keep(float32(c*ti*math.Copysign(math.Pow(math.Abs(z), q-1), z)))
+				dst[i] = base[i] + o.keep(float32(c*ti*math.Copysign(math.Pow(math.Abs(z), q-1), z)), i)
 			}
 		}
 	}

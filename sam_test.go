@@ -372,7 +372,7 @@ func BenchmarkSAMStep(b *testing.B) {
 		{"sam+l2", sam.Config{Rho: 0.05, L2: 5e-4}},
 		{"asam", sam.Config{Rho: 0.5, Adaptive: true}},
 		{"p=inf", sam.Config{Rho: 0.05, P: math.Inf(1)}},
-		{"esam", sam.Config{Rho: 0.05, Variant: "esam", Variants: sam.Variants{ESAMBeta: 0.6}}},
+		{"esam-swp", sam.Config{Rho: 0.05, Variant: "esam", Variants: sam.Variants{ESAMBeta: 0.6, ESAMGamma: 1}}},
 		{"gsam", sam.Config{Rho: 0.05, Variant: "gsam", Variants: sam.Variants{GSAMAlpha: 0.1}}},
 		{"looksam", sam.Config{Rho: 0.05, Variant: "looksam", Variants: sam.Variants{LookSAMK: 5, LookSAMAlpha: 0.7}}},
 	} {

@@ -1,9 +1,10 @@
 package sam
 
 import (
+	"cmp"
 	"fmt"
 	"math"
-	"math/rand/v2"
+	"slices"
 
 	"github.com/samgo/sam/tensor"
 )
@@ -22,10 +23,11 @@ type Variants struct {
 	// one pass and the update g + α·(‖g‖/‖g_v‖)·g_v with the g_v kept from the last SAM step.
 	LookSAMK     int     `json:"looksam_k,omitempty"`
 	LookSAMAlpha float64 `json:"looksam_alpha,omitempty"`
-	// ESAM (Du et al., ICLR 2022), stochastic weight perturbation: each coordinate of ε is kept
-	// with probability ESAMBeta (0 means 0.5) and scaled by 1/β, drawn from Seed.
-	// ESAMGamma is the fraction of examples for sharpness-sensitive data selection; only 0 or 1
-	// (all examples) is implemented so far.
+	// ESAM (Du et al., ICLR 2022). Stochastic weight perturbation: each coordinate of ε is kept
+	// with probability ESAMBeta (0 means 0.6; rounded to a multiple of 2⁻¹⁶) and scaled by 1/β,
+	// drawn from Seed. Sharpness-sensitive data selection: the gradient at w+ε is taken on the
+	// ⌈γn⌉ examples whose loss rose most from w to w+ε, γ = ESAMGamma (0 means 0.5; 1 keeps all
+	// examples and needs no per-example losses).
 	ESAMBeta  float64 `json:"esam_beta,omitempty"`
 	ESAMGamma float64 `json:"esam_gamma,omitempty"`
 	Seed      uint64  `json:"seed,omitempty"`
@@ -53,12 +55,12 @@ func (c Config) validateVariant() error {
 		}
 	case "esam":
 		switch {
-		case !(c.ESAMBeta >= 0 && c.ESAMBeta <= 1):
-			return fmt.Errorf("--esam-beta: must be in (0,1], got %g", c.ESAMBeta)
+		case !(c.ESAMBeta == 0 || c.ESAMBeta >= 1.0/65536 && c.ESAMBeta <= 1):
+			return fmt.Errorf("--esam-beta: must be in [2⁻¹⁶, 1], got %g", c.ESAMBeta)
 		case !(c.ESAMGamma >= 0 && c.ESAMGamma <= 1):
 			return fmt.Errorf("--esam-gamma: must be in (0,1], got %g", c.ESAMGamma)
-		case c.ESAMGamma != 0 && c.ESAMGamma != 1:
-			return fmt.Errorf("--esam-gamma: sharpness-sensitive data selection (γ < 1) is not implemented yet; use 1")
+		case c.ESAMGamma != 1 && c.AscentSteps > 1:
+			return fmt.Errorf("--ascent-steps: esam's data selection (--esam-gamma < 1) takes one ascent step")
 		}
 	default:
 		return fmt.Errorf("--variant: unknown variant %q (want sam, usam, gsam, looksam, esam or samon)", c.Variant)
@@ -77,10 +79,11 @@ type variantState struct {
 	step   int     // LookSAM: steps taken
 	haveGV bool    // LookSAM: g_v holds a direction from a SAM step
 	normGV float64 // LookSAM: ‖g_v‖
-	esam   bool    // ESAM: draw a weight-perturbation mask
-	state  uint64  // ESAM: xorshift state of the mask's random stream
-	thresh uint32  // ESAM: keep a coordinate when its 24 random bits are below β·2²⁴
-	invB   float32 // ESAM: 1/β
+
+	bern          *tensor.Bernoulli // ESAM (β < 1): the stream of weight-perturbation masks
+	mask          []float32         // ESAM (β < 1): this step's mask, 0 or 1/β per coordinate
+	before, after []float32         // ESAM (γ < 1): per-example losses at w and at w+ε
+	rank          []int             // ESAM (γ < 1): examples, by how much their loss rose
 }
 
 func (o *Optimizer) initVariant() {
@@ -97,38 +100,58 @@ func (o *Optimizer) initVariant() {
 		}
 	case "esam":
 		if o.cfg.ESAMBeta == 0 {
-			o.cfg.ESAMBeta = 0.5
+			o.cfg.ESAMBeta = 0.6
 		}
 		if o.cfg.ESAMGamma == 0 {
-			o.cfg.ESAMGamma = 1
+			o.cfg.ESAMGamma = 0.5
 		}
-		o.esam = true
-		o.state = rand.New(rand.NewPCG(o.cfg.Seed, 0xe5a)).Uint64() | 1
-		o.thresh = uint32(o.cfg.ESAMBeta * (1 << 24))
-		o.invB = float32(1 / o.cfg.ESAMBeta)
+		if o.cfg.ESAMBeta < 1 {
+			o.bern = tensor.NewBernoulli(o.cfg.ESAMBeta, o.cfg.Seed)
+			o.mask = make([]float32, len(o.g))
+		}
 	}
 }
 
-// keep applies ESAM's stochastic weight perturbation to one coordinate of ε (identity otherwise).
-func (o *Optimizer) keep(e float32) float32 {
-	if !o.esam {
+// keep applies ESAM's weight-perturbation mask to coordinate i of ε (identity otherwise).
+func (o *Optimizer) keep(e float32, i int) float32 {
+	if o.mask == nil {
 		return e
 	}
-	return o.drop(e)
+	return e * o.mask[i]
 }
 
-// drop keeps e (scaled by 1/β) with probability β, using a fast xorshift stream: one step per
-// coordinate of ε, so that the mask costs little next to the passes.
-func (o *Optimizer) drop(e float32) float32 {
-	x := o.state
-	x ^= x << 13
-	x ^= x >> 7
-	x ^= x << 17
-	o.state = x
-	if uint32(x>>40) < o.thresh {
-		return e * o.invB
+// esam: ESAM's sharpness-sensitive data selection. The first pass at w, ε as SAM's (with the
+// weight-perturbation mask), the per-example losses at w+ε, then the gradient at w+ε of the mean
+// loss over the ⌈γn⌉ examples whose loss rose most (ties: the earlier example).
+func (o *Optimizer) esam(w []float32, n int, loss Loss, ex Examples) (float64, []float32) {
+	if ex == nil {
+		panic("sam: esam with --esam-gamma < 1 needs per-example losses: call StepExamples")
 	}
-	return 0
+	l := loss(w, o.g, 0, n, false)
+	o.before, o.after = grow(o.before, n), grow(o.after, n)
+	ex.Losses(o.before)
+	o.perturb(o.wp, w, w, o.g, o.cfg.Rho)
+	ex.Forward(o.wp)
+	ex.Losses(o.after)
+	o.rank = o.rank[:0]
+	for i := range n {
+		o.rank = append(o.rank, i)
+	}
+	slices.SortStableFunc(o.rank, func(i, j int) int {
+		return cmp.Compare(o.after[j]-o.before[j], o.after[i]-o.before[i])
+	})
+	k := min(n, max(1, int(math.Ceil(o.cfg.ESAMGamma*float64(n)-1e-9))))
+	sel := o.rank[:k]
+	slices.Sort(sel)
+	ex.Backward(o.wp, o.g, sel)
+	return l, o.g
+}
+
+func grow(v []float32, n int) []float32 {
+	if cap(v) < n {
+		return make([]float32, n)
+	}
+	return v[:n]
 }
 
 // gsam: g at w, g_p at w+ε with ρ_t from the learning rate, update g_p − α·g_⊥ with

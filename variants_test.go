@@ -1,7 +1,9 @@
 package sam_test
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/samgo/sam"
@@ -156,7 +158,7 @@ func TestESAMMask(t *testing.T) {
 	for i := range q.a {
 		q.a[i] = 1
 	}
-	o, _ := sam.New(&optim.SGD{}, &l, sam.Config{Rho: 1, Variant: "esam", Variants: sam.Variants{ESAMBeta: 0.5, Seed: 3}})
+	o, _ := sam.New(&optim.SGD{}, &l, sam.Config{Rho: 1, Variant: "esam", Variants: sam.Variants{ESAMBeta: 0.5, ESAMGamma: 1, Seed: 3}})
 	w := make([]float32, 400)
 	for i := range w {
 		w[i] = 1
@@ -196,7 +198,7 @@ func TestVariantsConverge(t *testing.T) {
 		"multistep": {Rho: 0.05, AscentSteps: 3},
 		"gsam":      {Rho: 0.05, Variant: "gsam", Variants: sam.Variants{GSAMAlpha: 0.2}},
 		"looksam":   {Rho: 0.05, Variant: "looksam", Variants: sam.Variants{LookSAMK: 5, LookSAMAlpha: 0.7}},
-		"esam":      {Rho: 0.05, Variant: "esam", Variants: sam.Variants{ESAMBeta: 0.6}},
+		"esam swp":  {Rho: 0.05, Variant: "esam", Variants: sam.Variants{ESAMBeta: 0.6, ESAMGamma: 1}},
 		"samon":     {Rho: 0.05, Variant: "samon"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -226,7 +228,10 @@ func TestVariantValidate(t *testing.T) {
 		{Rho: 0.1, Variant: "gsam", Variants: sam.Variants{LRMax: 0.01, LRMin: 0.1}},
 		{Rho: 0.1, Variant: "looksam", Variants: sam.Variants{LookSAMK: -1}},
 		{Rho: 0.1, Variant: "esam", Variants: sam.Variants{ESAMBeta: 1.5}},
-		{Rho: 0.1, Variant: "esam", Variants: sam.Variants{ESAMGamma: 0.5}},
+		{Rho: 0.1, Variant: "esam", Variants: sam.Variants{ESAMBeta: 1e-6}},
+		{Rho: 0.1, Variant: "esam", Variants: sam.Variants{ESAMGamma: 1.5}},
+		{Rho: 0.1, Variant: "esam", Variants: sam.Variants{ESAMGamma: math.NaN()}},
+		{Rho: 0.1, Variant: "esam", AscentSteps: 2},
 		{Rho: 0.1, Variant: "gsam", M: 4},
 		{Rho: 0.1, AscentSteps: -1},
 		{Rho: 0.1, AscentSteps: 2, P: 3},
@@ -234,5 +239,150 @@ func TestVariantValidate(t *testing.T) {
 		if err := c.Validate(); err == nil {
 			t.Errorf("%+v accepted", c)
 		}
+	}
+}
+
+// quadEx is the per-example view (sam.Examples) of a quad's mini-batch of n examples.
+type quadEx struct {
+	q      *quad
+	n      int
+	w      []float32 // the point of the last evaluation
+	chosen [][]int   // the examples of each Backward
+}
+
+func (e *quadEx) loss(w, g []float32, lo, hi int, second bool) float64 {
+	e.w = append(e.w[:0], w...)
+	return e.q.loss(w, g, lo, hi, second)
+}
+
+func (e *quadEx) Losses(dst []float32) {
+	for i := range e.n {
+		var l float64
+		for j, aj := range e.q.a {
+			d := float64(e.w[j]) - e.q.c[i][j]
+			l += 0.5 * aj * d * d
+		}
+		dst[i] = float32(l)
+	}
+}
+
+func (e *quadEx) Forward(w []float32) {
+	e.q.calls = append(e.q.calls, true)
+	e.q.at = append(e.q.at, append([]float32(nil), w...))
+	e.w = append(e.w[:0], w...)
+}
+
+func (e *quadEx) Backward(w, g []float32, idx []int) float64 {
+	e.chosen = append(e.chosen, append([]int(nil), idx...))
+	clear(g)
+	var l float64
+	for _, i := range idx {
+		for j, aj := range e.q.a {
+			d := float64(w[j]) - e.q.c[i][j]
+			l += 0.5 * aj * d * d
+			g[j] += float32(aj * d / float64(len(idx)))
+		}
+	}
+	return l / float64(len(idx))
+}
+
+// TestESAMDataSelection: with γ = 0.5 of 3 examples, the update is the gradient at w+ε of the
+// mean loss over the 2 examples whose loss rose most, computed here in float64.
+func TestESAMDataSelection(t *testing.T) {
+	a := []float64{1, 10}
+	c := [][]float64{{0.5, -0.2}, {-0.3, 0.4}, {0.1, 0.1}}
+	q := newQuad(a, c...)
+	ex := &quadEx{q: q, n: 3}
+	o, err := sam.New(&optim.SGD{}, layout2(false), sam.Config{Rho: 0.1, Variant: "esam", Variants: sam.Variants{ESAMBeta: 1, ESAMGamma: 0.5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := []float32{1.2, -0.8}
+	if _, err := o.StepExamples(w, 3, ex.loss, ex, 0.02); err != nil {
+		t.Fatal(err)
+	}
+	w0 := []float64{1.2, -0.8}
+	u := unit(qgrad(w0))
+	wp := []float64{w0[0] + 0.1*u[0], w0[1] + 0.1*u[1]}
+	li := func(w []float64, i int) float64 {
+		var l float64
+		for j := range a {
+			d := w[j] - c[i][j]
+			l += 0.5 * a[j] * d * d
+		}
+		return l
+	}
+	rise := make([]float64, 3)
+	for i := range rise {
+		rise[i] = li(wp, i) - li(w0, i)
+	}
+	// The example with the smallest rise is left out.
+	out := 0
+	for i := range rise {
+		if rise[i] < rise[out] {
+			out = i
+		}
+	}
+	var want []int
+	for i := range 3 {
+		if i != out {
+			want = append(want, i)
+		}
+	}
+	if len(ex.chosen) != 1 || len(ex.chosen[0]) != 2 || ex.chosen[0][0] != want[0] || ex.chosen[0][1] != want[1] {
+		t.Fatalf("chose %v, want %v (rises %v)", ex.chosen, want, rise)
+	}
+	var g [2]float64
+	for _, i := range want {
+		for j := range a {
+			g[j] += a[j] * (wp[j] - c[i][j]) / 2
+		}
+	}
+	near(t, "w", w, []float64{w0[0] - 0.02*g[0], w0[1] - 0.02*g[1]}, 1e-6)
+	if len(q.calls) != 2 || q.calls[0] || !q.calls[1] {
+		t.Fatalf("passes %v, want a first pass and a second-pass forward", q.calls)
+	}
+	near(t, "w+ε", q.at[1], wp, 1e-6)
+}
+
+// TestESAMGammaOneIsSAM: γ = 1 needs no per-example losses and, with β = 1, is SAM exactly;
+// γ < 1 without them is a programming error with a clear message.
+func TestESAMGammaOneIsSAM(t *testing.T) {
+	ref, _ := run(t, sam.Config{Rho: 0.1}, 10, 0.02)
+	got, _ := run(t, sam.Config{Rho: 0.1, Variant: "esam", Variants: sam.Variants{ESAMBeta: 1, ESAMGamma: 1}}, 10, 0.02)
+	for i := range ref {
+		if got[i] != ref[i] {
+			t.Fatalf("esam β=γ=1: %v, SAM: %v", got, ref)
+		}
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "StepExamples") {
+			t.Fatalf("Step without examples at γ < 1: recovered %v", r)
+		}
+	}()
+	run(t, sam.Config{Rho: 0.1, Variant: "esam"}, 1, 0.02)
+}
+
+// TestESAMConverges: full ESAM (β = 0.6, γ = 0.5) reaches the quadratic's minimum.
+func TestESAMConverges(t *testing.T) {
+	q := newQuad([]float64{1, 10}, []float64{0.5, -0.2}, []float64{-0.3, 0.4}, []float64{0.1, 0.1})
+	ex := &quadEx{q: q, n: 3}
+	o, err := sam.New(&optim.SGD{Momentum: 0.5}, layout2(false), sam.Config{Rho: 0.05, Variant: "esam", Variants: sam.Variants{Seed: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := o.Config(); c.ESAMBeta != 0.6 || c.ESAMGamma != 0.5 {
+		t.Fatalf("defaults β=%g γ=%g, want 0.6 and 0.5", c.ESAMBeta, c.ESAMGamma)
+	}
+	w := []float32{1.2, -0.8}
+	for range 400 {
+		if _, err := o.StepExamples(w, 3, ex.loss, ex, 0.02); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The minimum of the mean loss is the mean centre (0.1, 0.1); with γ = 0.5 the steps chase
+	// two of the three centres at a time, so the end point stays within their hull.
+	if math.Abs(float64(w[0])-0.1) > 0.3 || math.Abs(float64(w[1])-0.1) > 0.3 {
+		t.Fatalf("ended at %v", w)
 	}
 }

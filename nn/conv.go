@@ -27,6 +27,7 @@ type Conv2D struct {
 	W, B             param.Span
 	cols, ymat, y    []float32 // cols: [C·K·K, n·OH·OW]; ymat: [Out, n·OH·OW]
 	dymat, dcols, dx []float32
+	cb, ck           []float32 // the columns Backward uses: cols, or the kept examples' (KeepRows)
 	n                int
 }
 
@@ -71,6 +72,7 @@ func (l *Conv2D) Forward(c *Ctx, w, x []float32, n int) []float32 {
 	ckk, p := l.c*l.K*l.K, l.oh*l.ow
 	np := n * p
 	l.cols = grow(l.cols, ckk*np)
+	l.cb = l.cols
 	in := l.c * l.h * l.w
 	tensor.Parallel(n, 1, func(lo, hi int) {
 		for e := lo; e < hi; e++ {
@@ -162,6 +164,19 @@ func (l *Conv2D) col2im(cols []float32, off, ld int, dx []float32) {
 	}
 }
 
+// KeepRows implements RowKeeper: the kept examples' column blocks, in every row of cols.
+func (l *Conv2D) KeepRows(idx []int, n int) {
+	ckk, p := l.c*l.K*l.K, l.oh*l.ow
+	np, kp := n*p, len(idx)*p
+	l.ck = grow(l.ck, ckk*kp)
+	for r := range ckk {
+		for j, e := range idx {
+			copy(l.ck[r*kp+j*p:r*kp+(j+1)*p], l.cols[r*np+e*p:r*np+(e+1)*p])
+		}
+	}
+	l.cb = l.ck
+}
+
 // Backward implements Layer.
 func (l *Conv2D) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []float32 {
 	ckk, p := l.c*l.K*l.K, l.oh*l.ow
@@ -184,7 +199,7 @@ func (l *Conv2D) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []floa
 			gb[o] = s
 		}
 	}
-	tensor.Gemm(false, true, l.Out, ckk, np, 1, l.dymat, np, l.cols, np, 0, l.W.Of(g), ckk)
+	tensor.Gemm(false, true, l.Out, ckk, np, 1, l.dymat, np, l.cb, np, 0, l.W.Of(g), ckk)
 	if !needDX {
 		return nil
 	}
@@ -208,6 +223,7 @@ type Pool2D struct {
 
 	c, h, w, oh, ow int
 	arg             []int32 // max: index of the maximum within each example's input
+	ab, ak          []int32 // the arg rows Backward uses: arg, or the kept rows (KeepRows)
 	y, dx           []float32
 }
 
@@ -238,6 +254,9 @@ func (l *Pool2D) Forward(c *Ctx, w, x []float32, n int) []float32 {
 	l.y = grow(l.y, n*out)
 	if !l.Avg && cap(l.arg) < n*out {
 		l.arg = make([]int32, n*out)
+	}
+	if !l.Avg {
+		l.ab = l.arg[:n*out]
 	}
 	kh, kw := l.K, l.K
 	if l.Global {
@@ -307,6 +326,14 @@ func (l *Pool2D) max2x2(x, y []float32, arg []int32) {
 	}
 }
 
+// KeepRows implements RowKeeper.
+func (l *Pool2D) KeepRows(idx []int, n int) {
+	if !l.Avg {
+		l.ak = gatherRows(l.ak, l.arg, idx, l.c*l.oh*l.ow)
+		l.ab = l.ak
+	}
+}
+
 // Backward implements Layer.
 func (l *Pool2D) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []float32 {
 	if !needDX {
@@ -328,7 +355,7 @@ func (l *Pool2D) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []floa
 					for oj := 0; oj < l.ow; oj++ {
 						o := (ch*l.oh+oi)*l.ow + oj
 						if !l.Avg {
-							dxe[l.arg[e*out+o]] += dye[o]
+							dxe[l.ab[e*out+o]] += dye[o]
 							continue
 						}
 						d := dye[o] * inv

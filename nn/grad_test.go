@@ -393,3 +393,113 @@ func TestCheckpointBuffers(t *testing.T) {
 		t.Fatalf("buffer names %s, %s", bs[0].Name, bs[1].Name)
 	}
 }
+
+// TestGradRows: the gradient of the mean loss over a subset of the mini-batch's examples, taken
+// after a second-pass Forward (ESAM's data selection), matches finite differences of the
+// per-example losses; for models without BatchNorm it also equals Grad on those rows alone.
+func TestGradRows(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		spec Spec
+	}{
+		{"linear mse", Spec{Model: "linear", Input: []int{3}, Outputs: 2, Loss: "mse"}},
+		{"logistic bce", Spec{Model: "logistic", Input: []int{4}, Outputs: 1, Loss: "bce"}},
+		{"mlp relu", Spec{Model: "mlp", Input: []int{5}, Outputs: 3, Hidden: []int{8, 6}, Loss: "ce"}},
+		{"mlp dropout", Spec{Model: "mlp", Input: []int{5}, Outputs: 3, Hidden: []int{8}, Activation: "tanh", Dropout: 0.25, Loss: "ce"}},
+		{"cnn", Spec{Model: "cnn", Input: []int{1, 6, 6}, Outputs: 3, Loss: "ce"}},
+		{"resnet", Spec{Model: "resnet", Input: []int{2, 8, 8}, Outputs: 3, Loss: "ce"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := Build(tc.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, _ := m.Init("default", 1)
+			rng := rand.New(rand.NewPCG(9, 9))
+			n, k := 7, tc.spec.Outputs
+			x := randVec(rng, n*m.InDim(), 1)
+			var tgt Target
+			if tc.spec.Loss == "ce" {
+				tgt.Labels = make([]int32, n)
+				for i := range tgt.Labels {
+					tgt.Labels[i] = int32(i % k)
+				}
+			} else {
+				tgt.Y = randVec(rng, n*k, 1)
+				if tc.spec.Loss == "bce" {
+					for i := range tgt.Y {
+						tgt.Y[i] = float32(i % 2)
+					}
+				}
+			}
+			ctx := &Ctx{Train: true, Rng: rand.New(rand.NewPCG(4, 4))}
+			g := make([]float32, len(w))
+			l, _ := m.Grad(ctx, w, g, x, n, tgt) // the first pass draws the dropout masks
+			per := make([]float32, n)
+			m.ExampleLosses(tgt, per)
+			var mean float64
+			for _, v := range per {
+				mean += float64(v) / float64(n)
+			}
+			if math.Abs(mean-l) > 1e-5*math.Max(1, math.Abs(l)) {
+				t.Fatalf("mean of ExampleLosses %g, loss %g", mean, l)
+			}
+			ex := &Examples{Model: m, Ctx: ctx, X: x, T: tgt, N: n}
+			idx := []int{1, 4, 5}
+			wp := append([]float32(nil), w...)
+			for i := range wp {
+				wp[i] += 0.01 * float32(rng.NormFloat64())
+			}
+			f := func() float64 {
+				ex.Forward(wp)
+				ex.Losses(per)
+				var s float64
+				for _, i := range idx {
+					s += float64(per[i])
+				}
+				return s / float64(len(idx))
+			}
+			want := f()
+			ex.Forward(wp)
+			gr := make([]float32, len(w))
+			got := ex.Backward(wp, gr, idx)
+			if math.Abs(got-want) > 1e-5*math.Max(1, math.Abs(want)) {
+				t.Fatalf("GradRows loss %g, mean of the rows' losses %g", got, want)
+			}
+			compare(t, "dw", wp, gr, f, fdH)
+			// All rows: exactly Grad's gradient (second pass), whichever path GradRows takes.
+			all := []int{0, 1, 2, 3, 4, 5, 6}
+			ga, gg := make([]float32, len(w)), make([]float32, len(w))
+			ex.Forward(wp)
+			ex.Backward(wp, ga, all)
+			m.Grad(ctx, wp, gg, x, n, tgt)
+			for i := range gg {
+				if math.Abs(float64(ga[i]-gg[i])) > 1e-6*math.Max(1, math.Abs(float64(gg[i]))) {
+					t.Fatalf("all rows: g[%d] = %g, Grad gives %g", i, ga[i], gg[i])
+				}
+			}
+			if !m.rowwise() || tc.spec.Dropout > 0 {
+				return
+			}
+			// Row-wise models: the same as Grad on the rows alone.
+			d := m.InDim()
+			xs := make([]float32, 0, len(idx)*d)
+			ts := Target{}
+			for _, i := range idx {
+				xs = append(xs, x[i*d:(i+1)*d]...)
+				if tgt.Labels != nil {
+					ts.Labels = append(ts.Labels, tgt.Labels[i])
+				} else {
+					ts.Y = append(ts.Y, tgt.Y[i*k:(i+1)*k]...)
+				}
+			}
+			gs := make([]float32, len(w))
+			m.Grad(&Ctx{Train: true, Second: true}, wp, gs, xs, len(idx), ts)
+			for i := range gs {
+				if math.Abs(float64(gs[i]-gr[i])) > 1e-6*math.Max(1, math.Abs(float64(gs[i]))) {
+					t.Fatalf("g[%d]: GradRows %g, Grad on the rows %g", i, gr[i], gs[i])
+				}
+			}
+		})
+	}
+}

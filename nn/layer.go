@@ -44,6 +44,27 @@ func size(shape []int) int {
 	return n
 }
 
+// RowKeeper is implemented by layers whose examples do not interact (every layer but BatchNorm
+// and the residual blocks that hold it). After a Forward on n rows, KeepRows(idx, n) reduces what
+// the layer saved for Backward to the rows idx (ascending), so that Backward then runs on
+// len(idx) rows exactly as if Forward had seen only those rows. ESAM's data selection uses it
+// to run the second backward pass on the selected examples alone.
+type RowKeeper interface {
+	KeepRows(idx []int, n int)
+}
+
+// gatherRows copies the rows idx (of width w) of src into buf, grown as needed, and returns it.
+func gatherRows[T any](buf, src []T, idx []int, w int) []T {
+	if cap(buf) < len(idx)*w {
+		buf = make([]T, len(idx)*w)
+	}
+	buf = buf[:len(idx)*w]
+	for j, i := range idx {
+		copy(buf[j*w:(j+1)*w], src[i*w:(i+1)*w])
+	}
+	return buf
+}
+
 // grow returns buf resized to n elements, reallocating only when it is too small.
 func grow(buf []float32, n int) []float32 {
 	if cap(buf) < n {
@@ -58,8 +79,9 @@ type Dense struct {
 	NoBias  bool
 	in      int
 	W, B    param.Span
-	x       []float32 // the last input (not owned)
+	x       []float32 // the last input (not owned), or its kept rows (KeepRows)
 	y, dx   []float32
+	xk      []float32 // KeepRows: the kept rows of the input
 	zeroIni bool
 }
 
@@ -104,6 +126,12 @@ func (d *Dense) Forward(c *Ctx, w, x []float32, n int) []float32 {
 	return d.y
 }
 
+// KeepRows implements RowKeeper.
+func (d *Dense) KeepRows(idx []int, n int) {
+	d.xk = gatherRows(d.xk, d.x, idx, d.in)
+	d.x = d.xk
+}
+
 // Backward implements Layer.
 func (d *Dense) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []float32 {
 	tensor.Gemm(true, false, d.Out, d.in, n, 1, dy, d.Out, d.x, d.in, 0, d.W.Of(g), d.in)
@@ -129,6 +157,8 @@ func (d *Dense) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []float
 type Activation struct {
 	Func  string
 	y, dx []float32
+	yb    []float32 // the output rows Backward uses: y, or its kept rows (KeepRows)
+	yk    []float32
 }
 
 // Build implements Layer.
@@ -147,6 +177,7 @@ func (a *Activation) Init([]float32, *rand.Rand) {}
 func (a *Activation) Forward(c *Ctx, w, x []float32, n int) []float32 {
 	a.y = grow(a.y, len(x))
 	y := a.y
+	a.yb = y
 	switch a.Func {
 	case "relu":
 		for i, v := range x {
@@ -170,7 +201,7 @@ func (a *Activation) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []
 		return nil
 	}
 	a.dx = grow(a.dx, len(dy))
-	dx, y := a.dx, a.y
+	dx, y := a.dx, a.yb
 	switch a.Func {
 	case "relu":
 		reluMask(dx, dy, y)
@@ -184,6 +215,12 @@ func (a *Activation) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []
 		}
 	}
 	return dx
+}
+
+// KeepRows implements RowKeeper.
+func (a *Activation) KeepRows(idx []int, n int) {
+	a.yk = gatherRows(a.yk, a.y, idx, len(a.y)/n)
+	a.yb = a.yk
 }
 
 // reluMask writes dx = dy where y > 0 and 0 where y = 0 (y is a ReLU output, never negative),
@@ -212,6 +249,7 @@ func sigmoid(v float32) float32 {
 type Dropout struct {
 	P           float64
 	mask, y, dx []float32
+	mb, mk      []float32 // the mask rows Backward uses: mask, or its kept rows (KeepRows)
 }
 
 // Build implements Layer.
@@ -228,7 +266,7 @@ func (d *Dropout) Init([]float32, *rand.Rand) {}
 // Forward implements Layer.
 func (d *Dropout) Forward(c *Ctx, w, x []float32, n int) []float32 {
 	if !c.Train || d.P == 0 {
-		d.mask = d.mask[:0]
+		d.mask, d.mb = d.mask[:0], nil
 		return x
 	}
 	if !c.Second || len(d.mask) != len(x) {
@@ -242,6 +280,7 @@ func (d *Dropout) Forward(c *Ctx, w, x []float32, n int) []float32 {
 			}
 		}
 	}
+	d.mb = d.mask
 	d.y = grow(d.y, len(x))
 	for i, v := range x {
 		d.y[i] = v * d.mask[i]
@@ -249,17 +288,25 @@ func (d *Dropout) Forward(c *Ctx, w, x []float32, n int) []float32 {
 	return d.y
 }
 
+// KeepRows implements RowKeeper.
+func (d *Dropout) KeepRows(idx []int, n int) {
+	if len(d.mask) > 0 {
+		d.mk = gatherRows(d.mk, d.mask, idx, len(d.mask)/n)
+		d.mb = d.mk
+	}
+}
+
 // Backward implements Layer.
 func (d *Dropout) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []float32 {
 	if !needDX {
 		return nil
 	}
-	if len(d.mask) == 0 {
+	if len(d.mb) == 0 {
 		return dy
 	}
 	d.dx = grow(d.dx, len(dy))
 	for i, v := range dy {
-		d.dx[i] = v * d.mask[i]
+		d.dx[i] = v * d.mb[i]
 	}
 	return d.dx
 }

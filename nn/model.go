@@ -33,6 +33,11 @@ type Model struct {
 	Loss   Loss
 
 	dout []float32
+	out  []float32 // the output of the last Forward, n rows
+	n    int
+	// GradRows: the selected rows' outputs, targets and output gradients
+	sel, dsel, ysel []float32
+	lsel            []int32
 }
 
 // Build validates spec and constructs the model. Errors are one line and name the flag at fault.
@@ -168,7 +173,99 @@ func (m *Model) Forward(c *Ctx, w, x []float32, n int) []float32 {
 	for _, l := range m.Layers {
 		x = l.Forward(c, w, x, n)
 	}
+	m.out, m.n = x, n
 	return x
+}
+
+// ExampleLosses writes the loss of each example of the last Forward (or Grad) into dst, for the
+// targets t of those examples: the per-example terms whose mean is the loss.
+func (m *Model) ExampleLosses(t Target, dst []float32) {
+	k := m.Spec.Outputs
+	for r := range m.n {
+		tr := Target{}
+		if t.Labels != nil {
+			tr.Labels = t.Labels[r : r+1]
+		}
+		if t.Y != nil {
+			tr.Y = t.Y[r*k : (r+1)*k]
+		}
+		dst[r] = float32(m.Loss.Eval(m.out[r*k:(r+1)*k], 1, k, tr, nil))
+	}
+}
+
+// GradRows overwrites g with the gradient of the mean loss over the examples idx (ascending)
+// among the rows of the last Forward, whose targets are t, and returns that mean. When every
+// layer is a RowKeeper the backward pass runs on those rows alone; otherwise (BatchNorm couples
+// the examples) it runs on all rows, the others' output gradients zero, which is the same
+// gradient.
+func (m *Model) GradRows(c *Ctx, w, g []float32, t Target, idx []int) float64 {
+	n, k := m.n, m.Spec.Outputs
+	m.sel = gatherRows(m.sel, m.out, idx, k)
+	tt := Target{}
+	if t.Labels != nil {
+		m.lsel = gatherRows(m.lsel, t.Labels, idx, 1)
+		tt.Labels = m.lsel
+	}
+	if t.Y != nil {
+		m.ysel = gatherRows(m.ysel, t.Y, idx, k)
+		tt.Y = m.ysel
+	}
+	m.dsel = grow(m.dsel, len(idx)*k)
+	loss := m.Loss.Eval(m.sel, len(idx), k, tt, m.dsel)
+	rows, d := len(idx), m.dsel
+	if m.rowwise() {
+		for _, l := range m.Layers {
+			l.(RowKeeper).KeepRows(idx, n)
+		}
+	} else {
+		m.dout = grow(m.dout, n*k)
+		clear(m.dout)
+		for j, i := range idx {
+			copy(m.dout[i*k:(i+1)*k], m.dsel[j*k:(j+1)*k])
+		}
+		rows, d = n, m.dout
+	}
+	for i := len(m.Layers) - 1; i >= 0; i-- {
+		d = m.Layers[i].Backward(c, w, g, d, rows, i > 0)
+	}
+	return loss
+}
+
+// rowwise reports whether every layer is a RowKeeper.
+func (m *Model) rowwise() bool {
+	for _, l := range m.Layers {
+		if _, ok := l.(RowKeeper); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Examples is the per-example view of one mini-batch (X holds N rows, T their targets) that
+// sam.Optimizer.StepExamples takes for ESAM's data selection; it implements sam.Examples.
+// Set X, T and N for each mini-batch; the first pass must be Model.Grad on the same rows.
+type Examples struct {
+	Model *Model
+	Ctx   *Ctx
+	X     []float32
+	T     Target
+	N     int
+}
+
+// Losses writes the per-example losses of the model's last evaluation.
+func (e *Examples) Losses(dst []float32) { e.Model.ExampleLosses(e.T, dst[:e.N]) }
+
+// Forward evaluates the model at w on the mini-batch as a second pass, without a gradient.
+func (e *Examples) Forward(w []float32) {
+	e.Ctx.Second = true
+	e.Model.Forward(e.Ctx, w, e.X[:e.N*e.Model.InDim()], e.N)
+}
+
+// Backward overwrites g with the gradient of the mean loss over the examples idx at the w of
+// the last Forward, and returns that mean.
+func (e *Examples) Backward(w, g []float32, idx []int) float64 {
+	e.Ctx.Second = true
+	return e.Model.GradRows(e.Ctx, w, g, e.T, idx)
 }
 
 // Grad evaluates the mean loss over n examples at w, overwrites g with its gradient, and returns

@@ -165,3 +165,75 @@ func AdamStep(w, g, m, v []float32, c AdamCoeffs) {
 		w[i] -= float32(c.Step*mi) / den
 	}
 }
+
+// AddScaledMul computes dst = y + (alpha·x)·mask, each operation rounded to float32; dst may
+// alias the inputs. It panics if y, mask or dst is shorter than x.
+func AddScaledMul(dst, y []float32, alpha float32, x, mask []float32) {
+	y, mask, dst = y[:len(x)], mask[:len(x)], dst[:len(x)]
+	i := 0
+	if vecAsm && len(x) >= 16 {
+		i = len(x) &^ 15
+		addScaledMulAsm(dst[:i], y[:i], alpha, x[:i], mask[:i])
+	}
+	for ; i < len(x); i++ {
+		dst[i] = y[i] + float32(float32(alpha*x[i])*mask[i])
+	}
+}
+
+// Bernoulli is a fast, seeded stream of Bernoulli masks: four xorshift64 generators whose
+// 16-bit words are compared with a threshold, sixteen elements per step of the generators.
+// The stream depends only on the seed and on the lengths asked for, not on the CPU.
+type Bernoulli struct {
+	state [4]uint64
+	tm1   uint16  // keep a word u when u ≤ tm1, probability P = (tm1+1)/2¹⁶
+	scale float32 // the value of kept elements
+}
+
+// NewBernoulli returns a stream that keeps each element with probability p rounded to a
+// multiple of 2⁻¹⁶ (see P), giving it the value 1/P; p must be in [2⁻¹⁶, 1).
+func NewBernoulli(p float64, seed uint64) *Bernoulli {
+	t := math.Round(p * 65536)
+	if !(t >= 1 && t <= 65535) {
+		panic("tensor: NewBernoulli: p must be in [2⁻¹⁶, 1)")
+	}
+	b := &Bernoulli{tm1: uint16(t - 1), scale: float32(65536 / t)}
+	s := seed ^ 0x9e3779b97f4a7c15
+	for i := range b.state {
+		// splitmix64: four well-mixed, non-zero lane seeds.
+		s += 0x9e3779b97f4a7c15
+		z := s
+		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+		z = (z ^ z>>27) * 0x94d049bb133111eb
+		b.state[i] = z ^ z>>31 | 1
+	}
+	return b
+}
+
+// P is the probability of keeping an element: the requested p rounded to a multiple of 2⁻¹⁶.
+func (b *Bernoulli) P() float64 { return float64(b.tm1+1) / 65536 }
+
+// Fill writes the next len(dst) elements of the stream: 1/P for a kept element, 0 otherwise.
+// A call always consumes whole steps of sixteen elements.
+func (b *Bernoulli) Fill(dst []float32) {
+	i := 0
+	if vecAsm && len(dst) >= 16 {
+		i = len(dst) &^ 15
+		bernoulliAsm(dst[:i], &b.state, b.tm1, b.scale)
+	}
+	for ; i < len(dst); i += 16 {
+		for l := range b.state {
+			x := b.state[l]
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+			b.state[l] = x
+		}
+		for k := 0; k < 16 && i+k < len(dst); k++ {
+			u := uint16(b.state[k/4] >> (16 * (k % 4)))
+			dst[i+k] = 0
+			if u <= b.tm1 {
+				dst[i+k] = b.scale
+			}
+		}
+	}
+}

@@ -49,3 +49,18 @@ func adamAsm(w, g, m, v []float32, c *AdamCoeffs) {
 
 //go:noescape
 func adamAVX2(n int, w, gr, m, v *float32, c *AdamCoeffs)
+
+func addScaledMulAsm(dst, y []float32, alpha float32, x, mask []float32) {
+	n := len(x)
+	addScaledMulAVX2(n, alpha, unsafe.SliceData(x), unsafe.SliceData(y[:n]), unsafe.SliceData(mask[:n]), unsafe.SliceData(dst[:n]))
+}
+
+func bernoulliAsm(dst []float32, state *[4]uint64, tm1 uint16, scale float32) {
+	bernoulliAVX2(len(dst), unsafe.SliceData(dst), state, tm1, scale)
+}
+
+//go:noescape
+func addScaledMulAVX2(n int, alpha float32, x, y, mask, dst *float32)
+
+//go:noescape
+func bernoulliAVX2(n int, dst *float32, state *[4]uint64, tm1 uint16, scale float32)

@@ -220,3 +220,74 @@ adamloop:
 adamdone:
 	VZEROUPPER
 	RET
+
+// func addScaledMulAVX2(n int, alpha float32, x, y, mask, dst *float32)
+// dst[i] = y[i] + (alpha·x[i])·mask[i], each operation rounded.
+TEXT ·addScaledMulAVX2(SB), NOSPLIT, $0-48
+	MOVQ         n+0(FP), CX
+	VBROADCASTSS alpha+8(FP), Y0
+	MOVQ         x+16(FP), SI
+	MOVQ         y+24(FP), BX
+	MOVQ         mask+32(FP), DX
+	MOVQ         dst+40(FP), DI
+
+mulloop:
+	TESTQ   CX, CX
+	JLE     muldone
+	VMULPS  (SI), Y0, Y1
+	VMULPS  32(SI), Y0, Y2
+	VMULPS  (DX), Y1, Y1
+	VMULPS  32(DX), Y2, Y2
+	VADDPS  (BX), Y1, Y1
+	VADDPS  32(BX), Y2, Y2
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y2, 32(DI)
+	ADDQ    $64, SI
+	ADDQ    $64, BX
+	ADDQ    $64, DX
+	ADDQ    $64, DI
+	SUBQ    $16, CX
+	JMP     mulloop
+
+muldone:
+	VZEROUPPER
+	RET
+
+// func bernoulliAVX2(n int, dst *float32, state *[4]uint64, tm1 uint16, scale float32)
+// Per block of 16 elements: advance the four xorshift64 lanes of state; element k
+// of the block takes the 16-bit word k%4 of lane k/4 and is scale when that word
+// is ≤ tm1, else 0.
+TEXT ·bernoulliAVX2(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), CX
+	MOVQ         dst+8(FP), DI
+	MOVQ         state+16(FP), SI
+	VMOVDQU      (SI), Y0
+	VPBROADCASTW tm1+24(FP), Y14
+	VBROADCASTSS scale+28(FP), Y13
+
+bernloop:
+	TESTQ        CX, CX
+	JLE          berndone
+	VPSLLQ       $13, Y0, Y1
+	VPXOR        Y1, Y0, Y0
+	VPSRLQ       $7, Y0, Y1
+	VPXOR        Y1, Y0, Y0
+	VPSLLQ       $17, Y0, Y1
+	VPXOR        Y1, Y0, Y0
+	VPMINUW      Y0, Y14, Y2    // min(u, tm1)
+	VPCMPEQW     Y0, Y2, Y2     // u ≤ tm1: all ones
+	VPMOVSXWD    X2, Y3         // words 0..7 → elements 0..7
+	VEXTRACTI128 $1, Y2, X4
+	VPMOVSXWD    X4, Y4         // words 8..15 → elements 8..15
+	VANDPS       Y13, Y3, Y3
+	VANDPS       Y13, Y4, Y4
+	VMOVUPS      Y3, (DI)
+	VMOVUPS      Y4, 32(DI)
+	ADDQ         $64, DI
+	SUBQ         $16, CX
+	JMP          bernloop
+
+berndone:
+	VMOVDQU Y0, (SI)
+	VZEROUPPER
+	RET

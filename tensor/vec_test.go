@@ -114,6 +114,14 @@ func TestVecSubslices(t *testing.T) {
 			if dst[n] != 0 {
 				t.Fatalf("AddScaled n=%d wrote past len(x)", n)
 			}
+			mask := randSlice(r, n)
+			dst2 := make([]float32, n)
+			AddScaledMul(dst2, buf[100+off:], 0.7, x, mask)
+			for i := range n {
+				if w := buf[100+off+i] + float32(float32(0.7*x[i])*mask[i]); dst2[i] != w {
+					t.Fatalf("AddScaledMul off=%d n=%d: dst[%d] = %g, want %g", off, n, i, dst2[i], w)
+				}
+			}
 			// In place: dst = x.
 			z := append([]float32(nil), x...)
 			AddScaled(z, y, 2, z)
@@ -176,6 +184,14 @@ func BenchmarkVec(b *testing.B) {
 		}
 		report(b, 12)
 	})
+	b.Run("Bernoulli", func(b *testing.B) {
+		m := make([]float32, n)
+		s := NewBernoulli(0.5, 1)
+		for b.Loop() {
+			s.Fill(m)
+		}
+		report(b, 4)
+	})
 	b.Run("Finite", func(b *testing.B) {
 		for b.Loop() {
 			_ = Finite(x)
@@ -236,5 +252,72 @@ func TestAdamStep(t *testing.T) {
 				w0[i], m0[i], v0[i] = wi, mi, vi
 			}
 		}
+	}
+}
+
+// TestBernoulli checks the mask stream against a reference written from its documentation
+// (assembly bulk and Go tail alike), and its statistics.
+func TestBernoulli(t *testing.T) {
+	for _, p := range []float64{0.5, 0.6, 0.95, 1.0 / 65536} {
+		b, ref := NewBernoulli(p, 42), NewBernoulli(p, 42)
+		if want := math.Round(p*65536) / 65536; b.P() != want {
+			t.Fatalf("P() = %v, want %v", b.P(), want)
+		}
+		for _, n := range []int{16, 5, 33, 0, 1000} {
+			got := make([]float32, n)
+			b.Fill(got)
+			for i := 0; i < n; i += 16 {
+				for l := range ref.state {
+					x := ref.state[l]
+					x ^= x << 13
+					x ^= x >> 7
+					x ^= x << 17
+					ref.state[l] = x
+				}
+				for k := 0; k < 16 && i+k < n; k++ {
+					want := float32(0)
+					if uint16(ref.state[k/4]>>(16*(k%4))) <= ref.tm1 {
+						want = float32(1 / b.P())
+					}
+					if got[i+k] != want {
+						t.Fatalf("p=%g n=%d: element %d = %g, want %g", p, n, i+k, got[i+k], want)
+					}
+				}
+			}
+		}
+	}
+	// Each of the 16 positions of a step is kept with probability P, and the mean value is 1.
+	b := NewBernoulli(0.6, 7)
+	const steps = 40000
+	m := make([]float32, 16*steps)
+	b.Fill(m)
+	var kept [16]int
+	var sum float64
+	for i, v := range m {
+		if v != 0 {
+			kept[i%16]++
+		}
+		sum += float64(v)
+	}
+	for k, c := range kept {
+		if f := float64(c) / steps; math.Abs(f-b.P()) > 0.012 { // 5 standard deviations
+			t.Fatalf("position %d kept with frequency %.4f, want %.4f", k, f, b.P())
+		}
+	}
+	if mean := sum / float64(len(m)); math.Abs(mean-1) > 0.01 {
+		t.Fatalf("mean value %.4f, want 1", mean)
+	}
+	// Different seeds give different masks.
+	a, c := make([]float32, 64), make([]float32, 64)
+	NewBernoulli(0.5, 1).Fill(a)
+	NewBernoulli(0.5, 2).Fill(c)
+	same := 0
+	for i := range a {
+		if a[i] == c[i] {
+			same++
+		}
+	}
+	if same == len(a) {
+		t.Fatal("seeds 1 and 2 give the same mask")
 	}
 }

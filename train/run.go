@@ -167,6 +167,8 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 		return l
 	}
 
+	ex := &nn.Examples{Model: m, Ctx: ctx} // the per-example view ESAM's data selection uses
+
 	start := time.Now()
 	var metrics []Metrics
 	var epochLoss float64
@@ -186,7 +188,13 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 			gather(tr, perm[lo:hi], bx, blab, by)
 		}
 		lr := c.Schedule.LR(c.LR, step, total)
-		l, err := opt.Step(w, rows, lossFn, lr)
+		ex.X, ex.N, ex.T = bx[:rows*dim], rows, nn.Target{}
+		if classify {
+			ex.T.Labels = blab[:rows]
+		} else {
+			ex.T.Y = by[:rows*k]
+		}
+		l, err := opt.StepExamples(w, rows, lossFn, ex, lr)
 		if err != nil {
 			stepErr = fmt.Errorf("%w at step %d (epoch %d, lr %g): loss %g; the last good weights are saved", ErrDiverged, step+1, step/perEpoch+1, lr, l)
 			break

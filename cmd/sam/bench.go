@@ -162,7 +162,8 @@ func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64
 		l, _ := m.Grad(ctx, w, g, x[lo*m.InDim():hi*m.InDim()], hi-lo, tt)
 		return l
 	}
-	step := func() error { _, err := opt.Step(w, batch, loss, lr); return err }
+	ex := &nn.Examples{Model: m, Ctx: ctx, X: x, T: t, N: batch}
+	step := func() error { _, err := opt.StepExamples(w, batch, loss, ex, lr); return err }
 	for range max(3, steps/10) {
 		if err := step(); err != nil {
 			return nil, fmt.Errorf("warm-up diverged (lower --lr): %v", err)

@@ -75,6 +75,11 @@ func TestBadInput(t *testing.T) {
 		{"label noise 2", []string{"--data", "csv:" + good, "--label-noise", "2"}, "--label-noise"},
 		{"train size negative", []string{"--data", "csv:" + good, "--train-size", "-1"}, "--train-size"},
 		{"train size too big", []string{"--data", "csv:" + good, "--train-size", "5"}, "--train-size"},
+		{"esam gamma 0", []string{"--data", "csv:" + good, "--variant", "esam", "--esam-gamma", "0"}, "--esam-gamma"},
+		{"esam gamma 2", []string{"--data", "csv:" + good, "--variant", "esam", "--esam-gamma", "2"}, "--esam-gamma"},
+		{"esam beta tiny", []string{"--data", "csv:" + good, "--variant", "esam", "--esam-beta", "1e-9"}, "--esam-beta"},
+		{"esam gamma without esam", []string{"--data", "csv:" + good, "--esam-gamma", "0.5"}, "--esam-gamma"},
+		{"esam multi-step", []string{"--data", "csv:" + good, "--variant", "esam", "--ascent-steps", "2"}, "--ascent-steps"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(dir, "out-"+strings.ReplaceAll(tc.name, " ", "-"))

@@ -128,7 +128,7 @@ func (f *trainFlags) register(fl *pflag.FlagSet) {
 	fl.IntVar(&f.lookK, "looksam-k", 5, "looksam: full SAM every k-th step")
 	fl.Float64Var(&f.lookAlpha, "looksam-alpha", 0.7, "looksam: weight α of the reused ascent direction")
 	fl.Float64Var(&f.esamBeta, "esam-beta", 0.6, "esam: probability of keeping each coordinate of ε (stochastic weight perturbation)")
-	fl.Float64Var(&f.esamGamma, "esam-gamma", 1, "esam: fraction of examples for sharpness-sensitive data selection (only 1 is implemented so far)")
+	fl.Float64Var(&f.esamGamma, "esam-gamma", 0.5, "esam: fraction of examples whose loss rose most from w to w+ε that the second backward pass uses (sharpness-sensitive data selection; 1 = all)")
 	// Schedule.
 	fl.StringVar(&f.batch, "batch-size", "32", "mini-batch size, or full for full-batch gradient descent")
 	fl.IntVar(&f.epochs, "epochs", 5, "passes over the training set")
@@ -266,6 +266,9 @@ func (f *trainFlags) config(cmd *cobra.Command) (*train.Config, error) {
 	case "esam":
 		if !(f.esamBeta > 0 && f.esamBeta <= 1) {
 			return nil, fmt.Errorf("--esam-beta: must be in (0,1], got %g", f.esamBeta)
+		}
+		if !(f.esamGamma > 0 && f.esamGamma <= 1) {
+			return nil, fmt.Errorf("--esam-gamma: must be in (0,1], got %g", f.esamGamma)
 		}
 		c.SAM.ESAMBeta, c.SAM.ESAMGamma, c.SAM.Seed = f.esamBeta, f.esamGamma, f.seed
 	}
