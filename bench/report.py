@@ -88,10 +88,13 @@ for th in (1, 2):
     g = med([r["gflops"] for r in group("gemm", threads=th)])
     t = med([r["gflops"] for r in group("torchgemm", threads=th)])
     print("| %d | %.1f | %s | %.1f |" % (th, g, "%.0f%%" % (100 * g / (peak1 * th)) if peak1 else "?", t))
-print("\n## SAM variants (this project, MLP, batch 128, all cores)\n")
-print("| flags | steps/s | step time ÷ SGD's |")
-print("|---|---|---|")
-base = med([r["steps_per_sec"] for r in group("variant", flags="--rho 0")])
-for flags in dict.fromkeys(r["flags"] for r in rows if r["impl"] == "variant"):
-    s = med([r["steps_per_sec"] for r in group("variant", flags=flags)])
-    print("| `%s` | %.1f | %.2f |" % (flags, s, base / s))
+for impl, title in (("variant", "MLP 784-256-256-10"), ("cnnvariant", "CNN")):
+    if not group(impl):
+        continue
+    print("\n## SAM variants (this project, %s, batch 128, SGD, all cores)\n" % title)
+    print("| flags | steps/s | step time ÷ SGD's |")
+    print("|---|---|---|")
+    base = med([r["steps_per_sec"] for r in group(impl, flags="--rho 0")])
+    for flags in dict.fromkeys(r["flags"] for r in rows if r["impl"] == impl):
+        s = med([r["steps_per_sec"] for r in group(impl, flags=flags)])
+        print("| `%s` | %.1f | %.2f |" % (flags, s, base / s))

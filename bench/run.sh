@@ -32,10 +32,15 @@ for r in $(seq "$ROUNDS"); do
     done
   done
   for v in "--rho 0" "--rho 0.05" "--variant usam --rho 0.05" "--rho 0.05 --ascent-steps 3" "--variant gsam --rho 0.05" \
-    "--variant looksam --rho 0.05 --looksam-k 5" "--variant esam --rho 0.05 --esam-beta 0.6" "--variant samon --rho 0.05" \
+    "--variant looksam --rho 0.05 --looksam-k 5" "--variant esam --rho 0.05 --esam-beta 0.6 --esam-gamma 0.5" \
+    "--variant esam --rho 0.05 --esam-beta 0.6 --esam-gamma 1" "--variant samon --rho 0.05" \
     "--adaptive --rho 0.5" "--rho 0.05 --m 32"; do
-    "$out/sam" bench --model mlp --hidden 256,256 --batch 128 --opt sgd --lr 0.01 --steps 600 $v \
+    "$out/sam" bench --model mlp --hidden 256,256 --batch 128 --opt sgd --lr 0.01 --steps 1500 $v \
       | sed "s|^{|{\"flags\":\"$v\",|" | tag variant "$r"
+  done
+  for v in "--rho 0" "--rho 0.05" "--variant looksam --rho 0.05 --looksam-k 5" "--variant esam --rho 0.05 --esam-beta 0.6 --esam-gamma 0.5"; do
+    "$out/sam" bench --model cnn --batch 128 --opt sgd --lr 0.01 --steps 30 $v \
+      | sed "s|^{|{\"flags\":\"$v\",|" | tag cnnvariant "$r"
   done
   "$out/gemm" -n 1024 -reps 5 | tag gemm "$r"
   for th in 1 2; do

@@ -114,6 +114,7 @@ func (l *Conv2D) im2col(x, cols []float32, off, ld int) {
 			for kj := 0; kj < l.K; kj++ {
 				dst := cols[row*ld+off : row*ld+off+l.oh*l.ow]
 				row++
+				lo, hi := l.validCols(kj)
 				for oi := 0; oi < l.oh; oi++ {
 					ii := oi*l.Stride - l.Pad + ki
 					d := dst[oi*l.ow : (oi+1)*l.ow]
@@ -122,6 +123,12 @@ func (l *Conv2D) im2col(x, cols []float32, off, ld int) {
 						continue
 					}
 					src := img[ii*l.w : (ii+1)*l.w]
+					if l.Stride == 1 { // a shifted copy between zero margins
+						clear(d[:lo])
+						copy(d[lo:hi], src[lo-l.Pad+kj:hi-l.Pad+kj])
+						clear(d[hi:])
+						continue
+					}
 					for oj := range d {
 						jj := oj*l.Stride - l.Pad + kj
 						if jj < 0 || jj >= l.w {
@@ -136,6 +143,14 @@ func (l *Conv2D) im2col(x, cols []float32, off, ld int) {
 	}
 }
 
+// validCols returns the output columns [lo, hi) whose input column oj·Stride − Pad + kj lies
+// inside the image.
+func (l *Conv2D) validCols(kj int) (lo, hi int) {
+	lo = max(0, (l.Pad-kj+l.Stride-1)/l.Stride)
+	hi = min(l.ow, (l.w+l.Pad-kj+l.Stride-1)/l.Stride)
+	return lo, max(lo, hi)
+}
+
 // col2im adds the columns off..off+OH·OW of cols back into one example's gradient dx.
 func (l *Conv2D) col2im(cols []float32, off, ld int, dx []float32) {
 	clear(dx)
@@ -146,6 +161,7 @@ func (l *Conv2D) col2im(cols []float32, off, ld int, dx []float32) {
 			for kj := 0; kj < l.K; kj++ {
 				src := cols[row*ld+off : row*ld+off+l.oh*l.ow]
 				row++
+				lo, hi := l.validCols(kj)
 				for oi := 0; oi < l.oh; oi++ {
 					ii := oi*l.Stride - l.Pad + ki
 					if ii < 0 || ii >= l.h {
@@ -153,6 +169,10 @@ func (l *Conv2D) col2im(cols []float32, off, ld int, dx []float32) {
 					}
 					d := img[ii*l.w : (ii+1)*l.w]
 					s := src[oi*l.ow : (oi+1)*l.ow]
+					if l.Stride == 1 {
+						tensor.Axpy(1, s[lo:hi], d[lo-l.Pad+kj:])
+						continue
+					}
 					for oj, v := range s {
 						if jj := oj*l.Stride - l.Pad + kj; jj >= 0 && jj < l.w {
 							d[jj] += v
@@ -309,18 +329,23 @@ func (l *Pool2D) max2x2(x, y []float32, arg []int32) {
 			o := (ch*l.oh + oi) * l.ow
 			ys, as := y[o:o+l.ow], arg[o:o+l.ow]
 			for oj := range ys {
+				// The first maximum in the order a, b, c, d, without data-dependent branches
+				// (integer selects compile to conditional moves): pooling inputs are noise to a
+				// branch predictor.
 				j := 2 * oj
-				best, at := row0[j], int32(r0+j)
-				if v := row0[j+1]; v > best {
-					best, at = v, int32(r0+j+1)
+				a, b, c, d := row0[j], row0[j+1], row1[j], row1[j+1]
+				m := max(max(a, b), max(c, d))
+				at := int32(r1 + j + 1)
+				if c == m {
+					at = int32(r1 + j)
 				}
-				if v := row1[j]; v > best {
-					best, at = v, int32(r1+j)
+				if b == m {
+					at = int32(r0 + j + 1)
 				}
-				if v := row1[j+1]; v > best {
-					best, at = v, int32(r1+j+1)
+				if a == m {
+					at = int32(r0 + j)
 				}
-				ys[oj], as[oj] = best, at
+				ys[oj], as[oj] = m, at
 			}
 		}
 	}

@@ -144,6 +144,9 @@ func TestLayerGradients(t *testing.T) {
 		{"conv 3x3 stride 2", &Conv2D{Out: 2, K: 3, Stride: 2}, []int{2, 7, 6}},
 		{"conv 1x1 nobias", &Conv2D{Out: 4, K: 1, NoBias: true}, []int{3, 4, 4}},
 		{"conv 2x2 stride 2 pad 1", &Conv2D{Out: 2, K: 2, Stride: 2, Pad: 1}, []int{1, 5, 5}},
+		{"conv 5x5 pad 2", &Conv2D{Out: 2, K: 5, Pad: 2}, []int{1, 6, 7}},
+		{"conv 3x3 pad 0", &Conv2D{Out: 2, K: 3}, []int{2, 5, 6}},
+		{"conv 3x3 pad 3", &Conv2D{Out: 2, K: 3, Pad: 3}, []int{1, 4, 4}},
 		{"maxpool", &Pool2D{K: 2}, []int{2, 4, 6}},
 		{"avgpool", &Pool2D{K: 2, Avg: true}, []int{2, 5, 4}},
 		{"global avgpool", &Pool2D{Global: true}, []int{3, 3, 2}},
@@ -501,5 +504,102 @@ func TestGradRows(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestConvPoolReference compares Conv2D's forward pass and input gradient, and 2×2 max pooling
+// with its arg-max, with direct loops over the definitions.
+func TestConvPoolReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, tc := range []struct{ c, h, w, out, k, stride, pad int }{
+		{2, 6, 7, 3, 3, 1, 1}, {1, 5, 5, 2, 5, 1, 2}, {2, 7, 6, 2, 3, 2, 1}, {1, 4, 4, 2, 3, 1, 3}, {3, 5, 5, 2, 1, 1, 0},
+	} {
+		l := &Conv2D{Out: tc.out, K: tc.k, Stride: tc.stride, Pad: tc.pad}
+		var lay param.Layout
+		shape, err := l.Build(&lay, "c", []int{tc.c, tc.h, tc.w})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := randVec(rng, lay.Size(), 1)
+		n := 2
+		x := randVec(rng, n*tc.c*tc.h*tc.w, 1)
+		y := l.Forward(&Ctx{}, w, x, n)
+		oh, ow := shape[1], shape[2]
+		W, B := l.W.Of(w), l.B.Of(w)
+		dy := randVec(rng, len(y), 1)
+		g := make([]float32, lay.Size())
+		dx := l.Backward(&Ctx{}, w, g, dy, n, true)
+		wantDX := make([]float64, len(x))
+		for e := range n {
+			for o := range tc.out {
+				for i := range oh {
+					for j := range ow {
+						s := float64(B[o])
+						for ch := range tc.c {
+							for a := range tc.k {
+								for b := range tc.k {
+									ii, jj := i*tc.stride-tc.pad+a, j*tc.stride-tc.pad+b
+									if ii < 0 || ii >= tc.h || jj < 0 || jj >= tc.w {
+										continue
+									}
+									xi := ((e*tc.c+ch)*tc.h+ii)*tc.w + jj
+									wi := ((o*tc.c+ch)*tc.k+a)*tc.k + b
+									s += float64(W[wi]) * float64(x[xi])
+									wantDX[xi] += float64(W[wi]) * float64(dy[((e*tc.out+o)*oh+i)*ow+j])
+								}
+							}
+						}
+						if got := y[((e*tc.out+o)*oh+i)*ow+j]; math.Abs(float64(got)-s) > 1e-4 {
+							t.Fatalf("%+v: y[%d,%d,%d,%d] = %g, want %g", tc, e, o, i, j, got, s)
+						}
+					}
+				}
+			}
+		}
+		for i := range wantDX {
+			if math.Abs(float64(dx[i])-wantDX[i]) > 1e-4 {
+				t.Fatalf("%+v: dx[%d] = %g, want %g", tc, i, dx[i], wantDX[i])
+			}
+		}
+	}
+	// 2×2 max pooling: the maximum, and the first position holding it (row-major in the window).
+	p := &Pool2D{K: 2}
+	if _, err := p.Build(nil, "p", []int{2, 4, 6}); err != nil {
+		t.Fatal(err)
+	}
+	x := randVec(rng, 2*2*4*6, 1)
+	for i := range x {
+		x[i] = float32(math.Round(float64(x[i]))) // many ties
+	}
+	y := append([]float32(nil), p.Forward(&Ctx{}, nil, x, 2)...)
+	dy := randVec(rng, len(y), 1)
+	dx := p.Backward(&Ctx{}, nil, nil, dy, 2, true)
+	wantDX := make([]float32, len(x))
+	for e := range 2 {
+		for ch := range 2 {
+			for i := range 2 {
+				for j := range 3 {
+					o := ((e*2+ch)*2+i)*3 + j
+					best, at := float32(math.Inf(-1)), -1
+					for a := range 2 {
+						for b := range 2 {
+							xi := ((e*2+ch)*4+2*i+a)*6 + 2*j + b
+							if x[xi] > best {
+								best, at = x[xi], xi
+							}
+						}
+					}
+					if y[o] != best {
+						t.Fatalf("pool y[%d] = %g, want %g", o, y[o], best)
+					}
+					wantDX[at] += dy[o]
+				}
+			}
+		}
+	}
+	for i := range dx {
+		if dx[i] != wantDX[i] {
+			t.Fatalf("pool dx[%d] = %g, want %g (the first maximum takes the gradient)", i, dx[i], wantDX[i])
+		}
 	}
 }

@@ -15,14 +15,16 @@ declare -A flags=(
   [multistep-k3]="--rho 0.05 --ascent-steps 3"
   [gsam]="--variant gsam --rho 0.05 --gsam-alpha 0.1"
   [looksam-k5]="--variant looksam --rho 0.05 --looksam-k 5"
-  [esam]="--variant esam --rho 0.05 --esam-beta 0.6"
+  [looksam-k5-a0.3]="--variant looksam --rho 0.05 --looksam-k 5 --looksam-alpha 0.3"
+  [esam]="--variant esam --rho 0.05 --esam-beta 0.6 --esam-gamma 0.5"
+  [esam-swp-only]="--variant esam --rho 0.05 --esam-beta 0.6 --esam-gamma 1"
   [samon]="--variant samon --rho 0.05"
   [asam]="--adaptive --rho 0.5"
 )
 echo "| data | variant | flags | test accuracy, mean ± std over seeds ${seeds[*]} | seconds per run |"
 echo "|---|---|---|---|---|"
 for data in mnist fashion-mnist; do
-  for v in sgd-rho0 sam usam multistep-k3 gsam looksam-k5 esam samon asam; do
+  for v in sgd-rho0 sam usam multistep-k3 gsam looksam-k5 looksam-k5-a0.3 esam esam-swp-only samon asam; do
     accs=(); walls=()
     for s in "${seeds[@]}"; do
       d="$out/$data-$v-$s"
