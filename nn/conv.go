@@ -327,26 +327,7 @@ func (l *Pool2D) max2x2(x, y []float32, arg []int32) {
 			r1 := r0 + l.w
 			row0, row1 := x[r0:r0+2*l.ow], x[r1:r1+2*l.ow]
 			o := (ch*l.oh + oi) * l.ow
-			ys, as := y[o:o+l.ow], arg[o:o+l.ow]
-			for oj := range ys {
-				// The first maximum in the order a, b, c, d, without data-dependent branches
-				// (integer selects compile to conditional moves): pooling inputs are noise to a
-				// branch predictor.
-				j := 2 * oj
-				a, b, c, d := row0[j], row0[j+1], row1[j], row1[j+1]
-				m := max(max(a, b), max(c, d))
-				at := int32(r1 + j + 1)
-				if c == m {
-					at = int32(r1 + j)
-				}
-				if b == m {
-					at = int32(r0 + j + 1)
-				}
-				if a == m {
-					at = int32(r0 + j)
-				}
-				ys[oj], as[oj] = m, at
-			}
+			tensor.MaxPool2(y[o:o+l.ow], arg[o:o+l.ow], row0, row1, int32(r0), int32(r1))
 		}
 	}
 }

@@ -237,3 +237,33 @@ func (b *Bernoulli) Fill(dst []float32) {
 		}
 	}
 }
+
+// MaxPool2 is 2×2 max pooling of one output row: y[j] is the maximum of a = row0[2j],
+// b = row0[2j+1], c = row1[2j], d = row1[2j+1], and arg[j] the index of the first of a, b, c, d
+// equal to it, counted as i0+2j, i0+2j+1, i1+2j, i1+2j+1 (the positions of the two rows in the
+// layer's input). row0 and row1 must hold 2·len(y) elements, arg len(y).
+func MaxPool2(y []float32, arg []int32, row0, row1 []float32, i0, i1 int32) {
+	row0, row1, arg = row0[:2*len(y)], row1[:2*len(y)], arg[:len(y)]
+	j := 0
+	if vecAsm && len(y) >= 8 {
+		j = len(y) &^ 7
+		maxPool2Asm(y[:j], arg[:j], row0, row1, i0, i1)
+	}
+	for ; j < len(y); j++ {
+		// Integer selects compile to conditional moves: pooling inputs are noise to a branch
+		// predictor.
+		a, b, c, d := row0[2*j], row0[2*j+1], row1[2*j], row1[2*j+1]
+		m := max(max(a, b), max(c, d))
+		at := i1 + int32(2*j+1)
+		if c == m {
+			at = i1 + int32(2*j)
+		}
+		if b == m {
+			at = i0 + int32(2*j+1)
+		}
+		if a == m {
+			at = i0 + int32(2*j)
+		}
+		y[j], arg[j] = m, at
+	}
+}

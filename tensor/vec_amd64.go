@@ -64,3 +64,11 @@ func addScaledMulAVX2(n int, alpha float32, x, y, mask, dst *float32)
 
 //go:noescape
 func bernoulliAVX2(n int, dst *float32, state *[4]uint64, tm1 uint16, scale float32)
+
+func maxPool2Asm(y []float32, arg []int32, row0, row1 []float32, i0, i1 int32) {
+	n := len(y)
+	maxPool2AVX2(n, unsafe.SliceData(row0[:2*n]), unsafe.SliceData(row1[:2*n]), unsafe.SliceData(y), unsafe.SliceData(arg[:n]), i0, i1)
+}
+
+//go:noescape
+func maxPool2AVX2(n int, row0, row1, y *float32, arg *int32, i0, i1 int32)

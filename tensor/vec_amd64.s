@@ -291,3 +291,80 @@ berndone:
 	VMOVDQU Y0, (SI)
 	VZEROUPPER
 	RET
+
+// func maxPool2AVX2(n int, row0, row1, y *float32, arg *int32, i0, i1 int32)
+// 2×2 max pooling of n outputs (a multiple of 8) from two input rows of 2n floats: y[j] is the
+// maximum of a = row0[2j], b = row0[2j+1], c = row1[2j], d = row1[2j+1], and arg[j] the index
+// (i0 + 2j, i0 + 2j + 1, i1 + 2j or i1 + 2j + 1) of the first of a, b, c, d equal to it.
+TEXT ·maxPool2AVX2(SB), NOSPLIT, $0-48
+	MOVQ         n+0(FP), CX
+	MOVQ         row0+8(FP), SI
+	MOVQ         row1+16(FP), BX
+	MOVQ         y+24(FP), DI
+	MOVQ         arg+32(FP), DX
+	MOVL         i0+40(FP), AX
+	MOVQ         AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         i1+44(FP), AX
+	MOVQ         AX, X13
+	VPBROADCASTD X13, Y13
+	MOVL         $1, AX
+	MOVQ         AX, X15
+	VPBROADCASTD X15, Y15         // 1
+	VMOVDQU      poolRamp<>(SB), Y11 // 0, 2, ..., 14: 2j for the first block
+	VPADDD       Y11, Y12, Y12    // i0 + 2j
+	VPADDD       Y11, Y13, Y13    // i1 + 2j
+	MOVL         $16, AX
+	MOVQ         AX, X10
+	VPBROADCASTD X10, Y10         // 16: the step of 2j per block
+
+poolloop:
+	TESTQ      CX, CX
+	JLE        pooldone
+	VMOVUPS    (SI), Y0
+	VMOVUPS    32(SI), Y1
+	VSHUFPS    $0x88, Y1, Y0, Y2  // even elements, lanes interleaved
+	VSHUFPS    $0xDD, Y1, Y0, Y3  // odd elements
+	VPERMPD    $0xD8, Y2, Y2      // a
+	VPERMPD    $0xD8, Y3, Y3      // b
+	VMOVUPS    (BX), Y0
+	VMOVUPS    32(BX), Y1
+	VSHUFPS    $0x88, Y1, Y0, Y4
+	VSHUFPS    $0xDD, Y1, Y0, Y5
+	VPERMPD    $0xD8, Y4, Y4      // c
+	VPERMPD    $0xD8, Y5, Y5      // d
+	VMAXPS     Y3, Y2, Y6
+	VMAXPS     Y5, Y4, Y7
+	VMAXPS     Y7, Y6, Y6         // m
+	VMOVUPS    Y6, (DI)
+	VPADDD     Y15, Y13, Y7       // d's index
+	VCMPPS     $0, Y6, Y4, Y8     // c == m
+	VBLENDVPS  Y8, Y13, Y7, Y7
+	VPADDD     Y15, Y12, Y9       // b's index
+	VCMPPS     $0, Y6, Y3, Y8     // b == m
+	VBLENDVPS  Y8, Y9, Y7, Y7
+	VCMPPS     $0, Y6, Y2, Y8     // a == m
+	VBLENDVPS  Y8, Y12, Y7, Y7
+	VMOVDQU    Y7, (DX)
+	VPADDD     Y10, Y12, Y12
+	VPADDD     Y10, Y13, Y13
+	ADDQ       $64, SI
+	ADDQ       $64, BX
+	ADDQ       $32, DI
+	ADDQ       $32, DX
+	SUBQ       $8, CX
+	JMP        poolloop
+
+pooldone:
+	VZEROUPPER
+	RET
+
+DATA poolRamp<>+0(SB)/4, $0
+DATA poolRamp<>+4(SB)/4, $2
+DATA poolRamp<>+8(SB)/4, $4
+DATA poolRamp<>+12(SB)/4, $6
+DATA poolRamp<>+16(SB)/4, $8
+DATA poolRamp<>+20(SB)/4, $10
+DATA poolRamp<>+24(SB)/4, $12
+DATA poolRamp<>+28(SB)/4, $14
+GLOBL poolRamp<>(SB), RODATA|NOPTR, $32

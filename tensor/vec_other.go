@@ -17,3 +17,7 @@ func addScaledMulAsm(dst, y []float32, alpha float32, x, mask []float32) { panic
 func bernoulliAsm(dst []float32, state *[4]uint64, tm1 uint16, scale float32) {
 	panic("unreachable")
 }
+
+func maxPool2Asm(y []float32, arg []int32, row0, row1 []float32, i0, i1 int32) {
+	panic("unreachable")
+}

@@ -321,3 +321,33 @@ func TestBernoulli(t *testing.T) {
 		t.Fatal("seeds 1 and 2 give the same mask")
 	}
 }
+
+// TestMaxPool2 compares the pooled row and its arg-max (the first maximum among a, b, c, d) with
+// a direct loop, on lengths that use the assembly blocks and the Go tail, with many ties.
+func TestMaxPool2(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for n := 0; n <= 40; n++ {
+		row0, row1 := randSlice(r, 2*n+1), randSlice(r, 2*n+3)
+		for i := range row0 {
+			row0[i] = float32(math.Round(float64(row0[i])))
+		}
+		for i := range row1 {
+			row1[i] = float32(math.Round(float64(row1[i])))
+		}
+		y, arg := make([]float32, n), make([]int32, n)
+		MaxPool2(y, arg, row0, row1, 1000, 5000)
+		for j := range n {
+			vals := []float32{row0[2*j], row0[2*j+1], row1[2*j], row1[2*j+1]}
+			idx := []int32{1000 + int32(2*j), 1000 + int32(2*j+1), 5000 + int32(2*j), 5000 + int32(2*j+1)}
+			best, at := vals[0], idx[0]
+			for k := 1; k < 4; k++ {
+				if vals[k] > best {
+					best, at = vals[k], idx[k]
+				}
+			}
+			if y[j] != best || arg[j] != at {
+				t.Fatalf("n=%d j=%d: (%g, %d), want (%g, %d); window %v", n, j, y[j], arg[j], best, at, vals)
+			}
+		}
+	}
+}
