@@ -103,10 +103,14 @@ func packBT(dst, src []float32, ldb, kb, nr int) {
 	dst = dst[:nr*kb]
 	_ = src[(nr-1)*ldb+kb-1]
 	for j0 := 0; j0 < nr; j0 += 8 {
+		p0 := 0
+		if kb8 := kb &^ 7; packBT8Asm(dst[j0:], src[j0*ldb:], ldb, kb8, nr) {
+			p0 = kb8 // 8×8 tiles transposed in registers (AVX2)
+		}
 		s := unsafe.Pointer(&src[j0*ldb])
 		d := unsafe.Pointer(&dst[j0])
 		st := uintptr(ldb) * 4
-		for p := 0; p < kb; p++ {
+		for p := p0; p < kb; p++ {
 			q := unsafe.Add(s, p*4)
 			o := (*[8]float32)(unsafe.Add(d, p*nr*4))
 			o[0] = *(*float32)(q)

@@ -72,3 +72,18 @@ func maxPool2Asm(y []float32, arg []int32, row0, row1 []float32, i0, i1 int32) {
 
 //go:noescape
 func maxPool2AVX2(n int, row0, row1, y *float32, arg *int32, i0, i1 int32)
+
+// packBT8Asm transposes the first kb8 (a multiple of 8) columns of 8 rows of src (stride ldb)
+// into dst (row stride nr).
+func packBT8Asm(dst, src []float32, ldb, kb8, nr int) bool {
+	if !vecAsm || kb8 == 0 {
+		return false
+	}
+	_ = src[7*ldb+kb8-1]
+	_ = dst[(kb8-1)*nr+7]
+	packBT8AVX2(kb8, unsafe.SliceData(src), ldb, unsafe.SliceData(dst), nr)
+	return true
+}
+
+//go:noescape
+func packBT8AVX2(kb int, src *float32, ldb int, dst *float32, nr int)

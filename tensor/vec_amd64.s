@@ -368,3 +368,74 @@ DATA poolRamp<>+20(SB)/4, $10
 DATA poolRamp<>+24(SB)/4, $12
 DATA poolRamp<>+28(SB)/4, $14
 GLOBL poolRamp<>(SB), RODATA|NOPTR, $32
+
+// func packBT8AVX2(kb int, src *float32, ldb int, dst *float32, nr int)
+// Transposes an 8×kb block (kb a multiple of 8; row stride ldb floats) into dst: dst[p*nr+j] =
+// src[j*ldb+p] for j < 8, p < kb. Each 8×8 tile is loaded as eight rows and transposed in
+// registers (unpack, shuffle, 128-bit permute).
+TEXT ·packBT8AVX2(SB), NOSPLIT, $0-40
+	MOVQ kb+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ ldb+16(FP), R8
+	SHLQ $2, R8              // row stride in bytes
+	MOVQ dst+24(FP), DI
+	MOVQ nr+32(FP), DX
+	SHLQ $2, DX              // dst row stride in bytes
+	LEAQ (R8)(R8*2), R9      // 3 rows
+	LEAQ (SI)(R8*4), R10     // row 4
+	LEAQ (DX)(DX*2), R11     // 3 dst rows
+	LEAQ (DI)(DX*4), R12     // dst row 4
+
+ptloop:
+	TESTQ      CX, CX
+	JLE        ptdone
+	VMOVUPS    (SI), Y0
+	VMOVUPS    (SI)(R8*1), Y1
+	VMOVUPS    (SI)(R8*2), Y2
+	VMOVUPS    (SI)(R9*1), Y3
+	VMOVUPS    (R10), Y4
+	VMOVUPS    (R10)(R8*1), Y5
+	VMOVUPS    (R10)(R8*2), Y6
+	VMOVUPS    (R10)(R9*1), Y7
+	VUNPCKLPS  Y1, Y0, Y8    // a0 b0 a1 b1 | a4 b4 a5 b5
+	VUNPCKHPS  Y1, Y0, Y9    // a2 b2 a3 b3 | a6 b6 a7 b7
+	VUNPCKLPS  Y3, Y2, Y10
+	VUNPCKHPS  Y3, Y2, Y11
+	VUNPCKLPS  Y5, Y4, Y12
+	VUNPCKHPS  Y5, Y4, Y13
+	VUNPCKLPS  Y7, Y6, Y14
+	VUNPCKHPS  Y7, Y6, Y15
+	VSHUFPS    $0x44, Y10, Y8, Y0  // a0 b0 c0 d0 | a4 b4 c4 d4
+	VSHUFPS    $0xEE, Y10, Y8, Y1  // a1 b1 c1 d1 | a5 ...
+	VSHUFPS    $0x44, Y11, Y9, Y2  // a2 ... | a6 ...
+	VSHUFPS    $0xEE, Y11, Y9, Y3  // a3 ... | a7 ...
+	VSHUFPS    $0x44, Y14, Y12, Y4 // e0 f0 g0 h0 | e4 ...
+	VSHUFPS    $0xEE, Y14, Y12, Y5
+	VSHUFPS    $0x44, Y15, Y13, Y6
+	VSHUFPS    $0xEE, Y15, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8   // column 0: a0 … h0
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y4, Y0, Y12  // column 4
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x31, Y7, Y3, Y15
+	VMOVUPS    Y8, (DI)
+	VMOVUPS    Y9, (DI)(DX*1)
+	VMOVUPS    Y10, (DI)(DX*2)
+	VMOVUPS    Y11, (DI)(R11*1)
+	VMOVUPS    Y12, (R12)
+	VMOVUPS    Y13, (R12)(DX*1)
+	VMOVUPS    Y14, (R12)(DX*2)
+	VMOVUPS    Y15, (R12)(R11*1)
+	ADDQ       $32, SI
+	ADDQ       $32, R10
+	LEAQ       (DI)(DX*8), DI
+	LEAQ       (R12)(DX*8), R12
+	SUBQ       $8, CX
+	JMP        ptloop
+
+ptdone:
+	VZEROUPPER
+	RET

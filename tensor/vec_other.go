@@ -21,3 +21,5 @@ func bernoulliAsm(dst []float32, state *[4]uint64, tm1 uint16, scale float32) {
 func maxPool2Asm(y []float32, arg []int32, row0, row1 []float32, i0, i1 int32) {
 	panic("unreachable")
 }
+
+func packBT8Asm(dst, src []float32, ldb, kb8, nr int) bool { return false }
