@@ -396,3 +396,23 @@ func TestTrainSize(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestVariantsTrain runs every SAM variant through the training loop (ESAM's data selection
+// included, with its per-example view of each mini-batch) and checks that it learns digits.
+func TestVariantsTrain(t *testing.T) {
+	for name, s := range map[string]sam.Config{
+		"usam":       {Rho: 0.05, Variant: "usam"},
+		"gsam":       {Rho: 0.05, Variant: "gsam", Variants: sam.Variants{GSAMAlpha: 0.1}},
+		"looksam":    {Rho: 0.05, Variant: "looksam", Variants: sam.Variants{LookSAMK: 5, LookSAMAlpha: 0.7}},
+		"esam":       {Rho: 0.05, Variant: "esam", Variants: sam.Variants{ESAMBeta: 0.6, ESAMGamma: 0.5, Seed: 3}},
+		"esam γ=0.1": {Rho: 0.05, Variant: "esam", Variants: sam.Variants{ESAMBeta: 0.6, ESAMGamma: 0.1, Seed: 3}},
+		"samon":      {Rho: 0.05, Variant: "samon"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			res := trainDigits(t, 0, func(c *Config) { c.SAM = s; c.Epochs = 3 })
+			if acc := *res.Summary.TestAcc; acc < 0.75 { // chance is 0.1
+				t.Fatalf("test accuracy %.3f", acc)
+			}
+		})
+	}
+}
