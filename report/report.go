@@ -83,10 +83,13 @@ func (lp LinePlot) Write(path string) error {
 			p.Legend.Add(s.Name, l)
 		}
 	}
-	// Headroom above the curves for the legend.
-	if lp.LogY {
+	// Headroom above the curves for the legend, when there is one.
+	legend := len(lp.Series) > 1 || len(lp.Markers) > 0 || (len(lp.Series) == 1 && lp.Series[0].Name != "")
+	switch {
+	case !legend:
+	case lp.LogY:
 		p.Y.Max = ymax * math.Pow(ymax/ymin, 0.3)
-	} else {
+	default:
 		p.Y.Max = ymax + 0.3*(ymax-ymin)
 	}
 	for i, m := range lp.Markers {
@@ -102,7 +105,7 @@ func (lp LinePlot) Write(path string) error {
 		p.Add(l)
 		p.Legend.Add(m.Name, l)
 	}
-	p.Legend.Top = true
+	p.Legend.Top = legend
 	return save(path, func(c draw.Canvas) { p.Draw(c) })
 }
 

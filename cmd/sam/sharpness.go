@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/samgo/sam/data"
 	"github.com/samgo/sam/internal/atomic"
 	"github.com/samgo/sam/nn"
+	"github.com/samgo/sam/report"
 	"github.com/samgo/sam/sharpness"
 	"github.com/samgo/sam/tensor"
 	"github.com/samgo/sam/train"
@@ -178,36 +180,50 @@ type sharpnessFlags struct {
 	tol          float64
 	method       string
 	quiet        bool
+	// eigenvalue density (stochastic Lanczos quadrature)
+	densityProbes, densitySteps int
+	densitySigma                float64
 }
 
 // SharpnessReport is sharpness.json.
 type SharpnessReport struct {
-	Model          string    `json:"model"`
-	Architecture   string    `json:"architecture"`
-	Data           string    `json:"data"`
-	Split          string    `json:"split"`
-	Examples       int       `json:"examples"`
-	Seed           uint64    `json:"seed"`
-	Loss           float64   `json:"loss"`
-	Accuracy       *float64  `json:"accuracy,omitempty"`
-	HVP            string    `json:"hvp_method"`
-	LambdaMax      float64   `json:"lambda_max"`
-	TopEigenvalues []float64 `json:"top_eigenvalues"`
-	EigenResiduals []float64 `json:"eigen_residuals"`
-	LanczosSteps   int       `json:"lanczos_steps"`
-	Converged      bool      `json:"lanczos_converged"`
-	Trace          *float64  `json:"trace,omitempty"`
-	TraceStdErr    *float64  `json:"trace_stderr,omitempty"`
-	TraceSamples   int       `json:"trace_samples"`
-	Rho            float64   `json:"rho"`
-	SAMSharpness   float64   `json:"sam_sharpness"`
-	SAMOneStep     float64   `json:"sam_sharpness_one_step"`
-	M              int       `json:"m,omitempty"`
-	MSharpness     *float64  `json:"m_sharpness,omitempty"`
-	Eps            float64   `json:"eps"`
-	EpsSharpness   float64   `json:"eps_sharpness"`
-	AscentSteps    int       `json:"ascent_steps"`
-	Seconds        float64   `json:"seconds"`
+	Model          string         `json:"model"`
+	Architecture   string         `json:"architecture"`
+	Data           string         `json:"data"`
+	Split          string         `json:"split"`
+	Examples       int            `json:"examples"`
+	Seed           uint64         `json:"seed"`
+	Loss           float64        `json:"loss"`
+	Accuracy       *float64       `json:"accuracy,omitempty"`
+	HVP            string         `json:"hvp_method"`
+	LambdaMax      float64        `json:"lambda_max"`
+	TopEigenvalues []float64      `json:"top_eigenvalues"`
+	EigenResiduals []float64      `json:"eigen_residuals"`
+	LanczosSteps   int            `json:"lanczos_steps"`
+	Converged      bool           `json:"lanczos_converged"`
+	Trace          *float64       `json:"trace,omitempty"`
+	TraceStdErr    *float64       `json:"trace_stderr,omitempty"`
+	TraceSamples   int            `json:"trace_samples"`
+	Rho            float64        `json:"rho"`
+	SAMSharpness   float64        `json:"sam_sharpness"`
+	SAMOneStep     float64        `json:"sam_sharpness_one_step"`
+	M              int            `json:"m,omitempty"`
+	MSharpness     *float64       `json:"m_sharpness,omitempty"`
+	Eps            float64        `json:"eps"`
+	EpsSharpness   float64        `json:"eps_sharpness"`
+	AscentSteps    int            `json:"ascent_steps"`
+	Density        *DensityReport `json:"density,omitempty"`
+	Seconds        float64        `json:"seconds"`
+}
+
+// DensityReport is the Hessian's eigenvalue density by stochastic Lanczos quadrature: the
+// quadrature nodes and weights (weights sum to 1), and the Gaussian width of density.csv/png.
+type DensityReport struct {
+	Probes  int       `json:"probes"`
+	Steps   int       `json:"steps"`
+	Sigma   float64   `json:"sigma"`
+	Nodes   []float64 `json:"nodes"`
+	Weights []float64 `json:"weights"`
 }
 
 func newSharpnessCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -223,6 +239,8 @@ a split, in evaluation mode (definitions: SAM.md, "Sharpness measures"):
   sam_sharpness                max over ‖ε‖₂ ≤ ρ of L(w+ε) − L(w), by projected normalised
                                gradient ascent (a lower bound; the first step is SAM's own ε)
   m_sharpness                  the same averaged over disjoint batches of --m examples
+  density (--density-probes)   the eigenvalue density by stochastic Lanczos quadrature
+                               (Ghorbani et al. 2019), smoothed with Gaussians: density.csv, density.png
   eps_sharpness                Keskar et al.: 100·(max L(w+y) − L(w))/(1+L(w)) over the box
                                |yᵢ| ≤ ε(|wᵢ|+1), by projected sign-gradient ascent
 
@@ -246,6 +264,9 @@ writes sharpness.json to --out.`,
 	fl.Float64Var(&f.tol, "tol", 1e-3, "Lanczos stops when each top-k Ritz residual is below tol·λ_max")
 	fl.IntVar(&f.traceSamples, "trace-samples", 20, "Rademacher vectors of the Hutchinson trace (0 = skip the trace)")
 	fl.StringVar(&f.method, "hvp", "auto", "Hessian-vector products: exact (R-operator), fd (finite differences of gradients) or auto")
+	fl.IntVar(&f.densityProbes, "density-probes", 0, "Rademacher probes of the eigenvalue density (0 = skip it)")
+	fl.IntVar(&f.densitySteps, "density-steps", 80, "Lanczos steps per density probe")
+	fl.Float64Var(&f.densitySigma, "density-sigma", 0, "Gaussian width of the smoothed density (0 = 1% of the range of the nodes)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress lines on stderr")
 	return cmd
 }
@@ -293,6 +314,12 @@ func (f *sharpnessFlags) check() error {
 		return fmt.Errorf("--lanczos-steps: must be ≥ --top-k (%d), got %d", f.topK, f.lanczos)
 	case f.traceSamples < 0:
 		return fmt.Errorf("--trace-samples: must be ≥ 0, got %d", f.traceSamples)
+	case f.densityProbes < 0:
+		return fmt.Errorf("--density-probes: must be ≥ 0, got %d", f.densityProbes)
+	case f.densitySteps < 2:
+		return fmt.Errorf("--density-steps: must be ≥ 2, got %d", f.densitySteps)
+	case math.IsNaN(f.densitySigma) || math.IsInf(f.densitySigma, 0) || f.densitySigma < 0:
+		return fmt.Errorf("--density-sigma: must be a finite number ≥ 0 (0 = automatic), got %g", f.densitySigma)
 	}
 	_, err := parseMethod(f.method)
 	return err
@@ -358,6 +385,15 @@ func runSharpness(cmd *cobra.Command, f *sharpnessFlags, stdout, stderr io.Write
 		r.Trace, r.TraceStdErr = &tr.Trace, &tr.StdErr
 		logf("trace %.5g ± %.2g (%.1fs)", tr.Trace, tr.StdErr, time.Since(start).Seconds())
 	}
+	var density sharpness.Density
+	if f.densityProbes > 0 {
+		if density, err = sharpness.SpectralDensity(h, f.densitySteps, f.densityProbes, f.seed); err != nil {
+			return err
+		}
+		r.Density = &DensityReport{Probes: f.densityProbes, Steps: f.densitySteps, Sigma: f.densitySigma,
+			Nodes: density.Nodes, Weights: density.Weights}
+		logf("eigenvalue density: %d nodes (%.1fs)", len(density.Nodes), time.Since(start).Seconds())
+	}
 	opt := sharpness.AscentOptions{Steps: f.steps, Seed: f.seed}
 	sam, err := sharpness.SAMSharpness(obj, l.w, f.rho, opt)
 	if err != nil {
@@ -380,6 +416,11 @@ func runSharpness(cmd *cobra.Command, f *sharpnessFlags, stdout, stderr io.Write
 
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return usage(fmt.Errorf("--out: %v", err))
+	}
+	if r.Density != nil {
+		if r.Density.Sigma, err = writeDensity(out, density, f.densitySigma); err != nil {
+			return err
+		}
 	}
 	js, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
@@ -420,6 +461,36 @@ func printSharpness(w io.Writer, r *SharpnessReport, path string) {
 		fmt.Fprintf(tw, "m_sharpness\t%.5g\t(m = %d)\n", *r.MSharpness, r.M)
 	}
 	fmt.Fprintf(tw, "eps_sharpness\t%.5g\t(ε = %g)\n", r.EpsSharpness, r.Eps)
+	if d := r.Density; d != nil {
+		lo, hi := slices.Min(d.Nodes), slices.Max(d.Nodes)
+		fmt.Fprintf(tw, "density\t%d nodes in [%.4g, %.4g]\t(%d probes × %d Lanczos steps, σ = %.3g: density.csv, density.png)\n",
+			len(d.Nodes), lo, hi, d.Probes, d.Steps, d.Sigma)
+	}
 	fmt.Fprintf(tw, "written\t%s (%.1fs)\n", path, r.Seconds)
 	tw.Flush()
+}
+
+// writeDensity writes the smoothed eigenvalue density on 400 points spanning the nodes ± 5σ as
+// density.csv and plots it (log scale) as density.png; sigma 0 means 1% of the nodes' range.
+// It returns the σ used.
+func writeDensity(dir string, d sharpness.Density, sigma float64) (float64, error) {
+	lo, hi := slices.Min(d.Nodes), slices.Max(d.Nodes)
+	if sigma == 0 {
+		sigma = max(0.01*(hi-lo), 1e-6*max(math.Abs(lo), math.Abs(hi), 1))
+	}
+	x := sharpness.Linspace(lo-5*sigma, hi+5*sigma, 400)
+	y := d.Smooth(x, sigma)
+	rows := [][]string{{"eigenvalue", "density"}}
+	plotY := make([]float64, len(y))
+	top := slices.Max(y)
+	for i := range x {
+		rows = append(rows, []string{fmtF(x[i]), fmtF(y[i])})
+		plotY[i] = max(y[i], 1e-7*top) // the log axis needs values > 0
+	}
+	if err := writeCSV(filepath.Join(dir, "density.csv"), rows); err != nil {
+		return 0, err
+	}
+	lp := report.LinePlot{Title: "Hessian eigenvalue density (log scale, floored at 1e-7 of the peak)", XLabel: "eigenvalue", YLabel: "density",
+		Series: []report.Series{{X: x, Y: plotY}}, LogY: true}
+	return sigma, lp.Write(filepath.Join(dir, "density.png"))
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -55,6 +56,9 @@ func TestMeasureBadInput(t *testing.T) {
 		{"zero eps", []string{"sharpness", "--model", model, "--eps", "0"}, "--eps"},
 		{"bad split", []string{"sharpness", "--model", model, "--split", "dev"}, "--split"},
 		{"bad hvp", []string{"sharpness", "--model", model, "--hvp", "magic"}, "--hvp"},
+		{"negative density probes", []string{"sharpness", "--model", model, "--density-probes", "-1"}, "--density-probes"},
+		{"density steps 1", []string{"sharpness", "--model", model, "--density-probes", "2", "--density-steps", "1"}, "--density-steps"},
+		{"negative density sigma", []string{"sharpness", "--model", model, "--density-sigma", "-1"}, "--density-sigma"},
 		{"top-k 0", []string{"sharpness", "--model", model, "--top-k", "0"}, "--top-k"},
 		{"negative m", []string{"sharpness", "--model", model, "--m", "-1"}, "--m"},
 		{"wrong data", []string{"sharpness", "--model", model, "--data", "wine"}, "wine"},
@@ -168,6 +172,61 @@ func TestSharpnessCommand(t *testing.T) {
 	if _, ok := r3["trace"]; ok {
 		t.Error("--trace-samples 0 still wrote a trace")
 	}
+	if _, err := os.Stat(filepath.Join(out3, "density.csv")); err == nil {
+		t.Error("density.csv written without --density-probes")
+	}
+}
+
+// TestSharpnessDensity: the eigenvalue density's quadrature weights sum to 1, its nodes lie within
+// the spectrum Lanczos found, the smoothed curve in density.csv integrates to 1, and the plot is
+// written.
+func TestSharpnessDensity(t *testing.T) {
+	dir := t.TempDir()
+	model := trainIris(t, dir, "0", "tanh")
+	out := filepath.Join(dir, "density")
+	code, stdout, stderr := runSam(t, "sharpness", "--quiet", "--model", model, "--subset", "60", "--trace-samples", "0",
+		"--top-k", "1", "--hvp", "exact", "--density-probes", "3", "--density-steps", "20", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "density") {
+		t.Errorf("table lacks the density row:\n%s", stdout)
+	}
+	js, _ := os.ReadFile(filepath.Join(out, "sharpness.json"))
+	var r SharpnessReport
+	if err := json.Unmarshal(js, &r); err != nil || r.Density == nil {
+		t.Fatalf("sharpness.json: %v, density %v", err, r.Density)
+	}
+	d := r.Density
+	var sum float64
+	for i, wt := range d.Weights {
+		sum += wt
+		if d.Nodes[i] > r.LambdaMax*(1+1e-3)+1e-6 {
+			t.Errorf("node %g above λ_max %g (Ritz values lie inside the spectrum)", d.Nodes[i], r.LambdaMax)
+		}
+	}
+	if math.Abs(sum-1) > 1e-6 || len(d.Nodes) == 0 || len(d.Nodes) > 3*20 {
+		t.Errorf("%d nodes, weights sum to %g, want ≤ 60 and 1", len(d.Nodes), sum)
+	}
+	if slices.Max(d.Nodes) < 0.5*r.LambdaMax {
+		t.Errorf("largest node %g, λ_max %g: the density misses the top of the spectrum", slices.Max(d.Nodes), r.LambdaMax)
+	}
+	rows := readCSVFile(t, filepath.Join(out, "density.csv"))
+	if len(rows) != 401 || rows[0][0] != "eigenvalue" {
+		t.Fatalf("density.csv: %d rows, header %v", len(rows), rows[0])
+	}
+	var integral float64
+	for i := 2; i < len(rows); i++ {
+		x0, _ := strconv.ParseFloat(rows[i-1][0], 64)
+		x1, _ := strconv.ParseFloat(rows[i][0], 64)
+		y0, _ := strconv.ParseFloat(rows[i-1][1], 64)
+		y1, _ := strconv.ParseFloat(rows[i][1], 64)
+		integral += (x1 - x0) * (y0 + y1) / 2
+	}
+	if math.Abs(integral-1) > 0.01 {
+		t.Errorf("the smoothed density integrates to %g, want 1", integral)
+	}
+	checkPNG(t, filepath.Join(out, "density.png"))
 }
 
 func readCSVFile(t *testing.T, path string) [][]string {
