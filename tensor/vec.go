@@ -12,6 +12,10 @@ import "math"
 // len(x) elements of y are updated.
 func Axpy(alpha float32, x, y []float32) {
 	y = y[:len(x)]
+	split(len(x), func(lo, hi int) { axpy(alpha, x[lo:hi], y[lo:hi]) })
+}
+
+func axpy(alpha float32, x, y []float32) {
 	i := 0
 	if vecAsm && len(x) >= 16 {
 		i = len(x) &^ 15
@@ -26,6 +30,10 @@ func Axpy(alpha float32, x, y []float32) {
 // or y. It panics if y or dst is shorter than x.
 func AddScaled(dst, y []float32, alpha float32, x []float32) {
 	y, dst = y[:len(x)], dst[:len(x)]
+	split(len(x), func(lo, hi int) { addScaled(dst[lo:hi], y[lo:hi], alpha, x[lo:hi]) })
+}
+
+func addScaled(dst, y []float32, alpha float32, x []float32) {
 	i := 0
 	if vecAsm && len(x) >= 16 {
 		i = len(x) &^ 15
@@ -151,10 +159,14 @@ type AdamCoeffs struct {
 // w, m and v must be at least as long as g.
 func AdamStep(w, g, m, v []float32, c AdamCoeffs) {
 	w, m, v = w[:len(g)], m[:len(g)], v[:len(g)]
+	split(len(g), func(lo, hi int) { adamStep(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], &c) })
+}
+
+func adamStep(w, g, m, v []float32, c *AdamCoeffs) {
 	i := 0
 	if vecAsm && len(g) >= 8 {
 		i = len(g) &^ 7
-		adamAsm(w[:i], g[:i], m[:i], v[:i], &c)
+		adamAsm(w[:i], g[:i], m[:i], v[:i], c)
 	}
 	for ; i < len(g); i++ {
 		gi := g[i]
@@ -170,6 +182,10 @@ func AdamStep(w, g, m, v []float32, c AdamCoeffs) {
 // alias the inputs. It panics if y, mask or dst is shorter than x.
 func AddScaledMul(dst, y []float32, alpha float32, x, mask []float32) {
 	y, mask, dst = y[:len(x)], mask[:len(x)], dst[:len(x)]
+	split(len(x), func(lo, hi int) { addScaledMul(dst[lo:hi], y[lo:hi], alpha, x[lo:hi], mask[lo:hi]) })
+}
+
+func addScaledMul(dst, y []float32, alpha float32, x, mask []float32) {
 	i := 0
 	if vecAsm && len(x) >= 16 {
 		i = len(x) &^ 15
@@ -180,11 +196,11 @@ func AddScaledMul(dst, y []float32, alpha float32, x, mask []float32) {
 	}
 }
 
-// Bernoulli is a fast, seeded stream of Bernoulli masks: four xorshift64 generators whose
-// 16-bit words are compared with a threshold, sixteen elements per step of the generators.
+// Bernoulli is a fast, seeded stream of Bernoulli masks: eight xorshift64 generators whose
+// 16-bit words are compared with a threshold, 32 elements per step of the generators.
 // The stream depends only on the seed and on the lengths asked for, not on the CPU.
 type Bernoulli struct {
-	state [4]uint64
+	state [8]uint64
 	tm1   uint16  // keep a word u when u ≤ tm1, probability P = (tm1+1)/2¹⁶
 	scale float32 // the value of kept elements
 }
@@ -213,14 +229,14 @@ func NewBernoulli(p float64, seed uint64) *Bernoulli {
 func (b *Bernoulli) P() float64 { return float64(b.tm1+1) / 65536 }
 
 // Fill writes the next len(dst) elements of the stream: 1/P for a kept element, 0 otherwise.
-// A call always consumes whole steps of sixteen elements.
+// A call always consumes whole steps of 32 elements.
 func (b *Bernoulli) Fill(dst []float32) {
 	i := 0
-	if vecAsm && len(dst) >= 16 {
-		i = len(dst) &^ 15
+	if vecAsm && len(dst) >= 32 {
+		i = len(dst) &^ 31
 		bernoulliAsm(dst[:i], &b.state, b.tm1, b.scale)
 	}
-	for ; i < len(dst); i += 16 {
+	for ; i < len(dst); i += 32 {
 		for l := range b.state {
 			x := b.state[l]
 			x ^= x << 13
@@ -228,7 +244,7 @@ func (b *Bernoulli) Fill(dst []float32) {
 			x ^= x << 17
 			b.state[l] = x
 		}
-		for k := 0; k < 16 && i+k < len(dst); k++ {
+		for k := 0; k < 32 && i+k < len(dst); k++ {
 			u := uint16(b.state[k/4] >> (16 * (k % 4)))
 			dst[i+k] = 0
 			if u <= b.tm1 {
@@ -266,4 +282,18 @@ func MaxPool2(y []float32, arg []int32, row0, row1 []float32, i0, i1 int32) {
 		}
 		y[j], arg[j] = m, at
 	}
+}
+
+// splitMin is the length from which split runs an elementwise loop on the worker threads, in
+// chunks of at least splitMin elements. Elementwise results do not depend on the chunks (the
+// assembly bulk and the Go tails round alike).
+const splitMin = 1 << 15
+
+// split runs f on [0, n), in parallel chunks when n ≥ 2·splitMin and there are several threads.
+func split(n int, f func(lo, hi int)) {
+	if n < 2*splitMin || Threads() == 1 {
+		f(0, n)
+		return
+	}
+	Parallel(n, splitMin, f)
 }

@@ -55,7 +55,7 @@ func addScaledMulAsm(dst, y []float32, alpha float32, x, mask []float32) {
 	addScaledMulAVX2(n, alpha, unsafe.SliceData(x), unsafe.SliceData(y[:n]), unsafe.SliceData(mask[:n]), unsafe.SliceData(dst[:n]))
 }
 
-func bernoulliAsm(dst []float32, state *[4]uint64, tm1 uint16, scale float32) {
+func bernoulliAsm(dst []float32, state *[8]uint64, tm1 uint16, scale float32) {
 	bernoulliAVX2(len(dst), unsafe.SliceData(dst), state, tm1, scale)
 }
 
@@ -63,7 +63,7 @@ func bernoulliAsm(dst []float32, state *[4]uint64, tm1 uint16, scale float32) {
 func addScaledMulAVX2(n int, alpha float32, x, y, mask, dst *float32)
 
 //go:noescape
-func bernoulliAVX2(n int, dst *float32, state *[4]uint64, tm1 uint16, scale float32)
+func bernoulliAVX2(n int, dst *float32, state *[8]uint64, tm1 uint16, scale float32)
 
 func maxPool2Asm(y []float32, arg []int32, row0, row1 []float32, i0, i1 int32) {
 	n := len(y)

@@ -253,15 +253,16 @@ muldone:
 	VZEROUPPER
 	RET
 
-// func bernoulliAVX2(n int, dst *float32, state *[4]uint64, tm1 uint16, scale float32)
-// Per block of 16 elements: advance the four xorshift64 lanes of state; element k
-// of the block takes the 16-bit word k%4 of lane k/4 and is scale when that word
-// is ≤ tm1, else 0.
+// func bernoulliAVX2(n int, dst *float32, state *[8]uint64, tm1 uint16, scale float32)
+// Per step of 32 elements: advance the eight xorshift64 lanes of state (two independent
+// vectors of four, so that their dependency chains overlap); element k of the step takes the
+// 16-bit word k%4 of lane k/4 and is scale when that word is ≤ tm1, else 0.
 TEXT ·bernoulliAVX2(SB), NOSPLIT, $0-32
 	MOVQ         n+0(FP), CX
 	MOVQ         dst+8(FP), DI
 	MOVQ         state+16(FP), SI
 	VMOVDQU      (SI), Y0
+	VMOVDQU      32(SI), Y8
 	VPBROADCASTW tm1+24(FP), Y14
 	VBROADCASTSS scale+28(FP), Y13
 
@@ -269,26 +270,42 @@ bernloop:
 	TESTQ        CX, CX
 	JLE          berndone
 	VPSLLQ       $13, Y0, Y1
+	VPSLLQ       $13, Y8, Y9
 	VPXOR        Y1, Y0, Y0
+	VPXOR        Y9, Y8, Y8
 	VPSRLQ       $7, Y0, Y1
+	VPSRLQ       $7, Y8, Y9
 	VPXOR        Y1, Y0, Y0
+	VPXOR        Y9, Y8, Y8
 	VPSLLQ       $17, Y0, Y1
+	VPSLLQ       $17, Y8, Y9
 	VPXOR        Y1, Y0, Y0
+	VPXOR        Y9, Y8, Y8
 	VPMINUW      Y0, Y14, Y2    // min(u, tm1)
+	VPMINUW      Y8, Y14, Y10
 	VPCMPEQW     Y0, Y2, Y2     // u ≤ tm1: all ones
+	VPCMPEQW     Y8, Y10, Y10
 	VPMOVSXWD    X2, Y3         // words 0..7 → elements 0..7
 	VEXTRACTI128 $1, Y2, X4
 	VPMOVSXWD    X4, Y4         // words 8..15 → elements 8..15
+	VPMOVSXWD    X10, Y11       // elements 16..23
+	VEXTRACTI128 $1, Y10, X12
+	VPMOVSXWD    X12, Y12       // elements 24..31
 	VANDPS       Y13, Y3, Y3
 	VANDPS       Y13, Y4, Y4
+	VANDPS       Y13, Y11, Y11
+	VANDPS       Y13, Y12, Y12
 	VMOVUPS      Y3, (DI)
 	VMOVUPS      Y4, 32(DI)
-	ADDQ         $64, DI
-	SUBQ         $16, CX
+	VMOVUPS      Y11, 64(DI)
+	VMOVUPS      Y12, 96(DI)
+	ADDQ         $128, DI
+	SUBQ         $32, CX
 	JMP          bernloop
 
 berndone:
 	VMOVDQU Y0, (SI)
+	VMOVDQU Y8, 32(SI)
 	VZEROUPPER
 	RET
 

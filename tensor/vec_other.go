@@ -14,7 +14,7 @@ func finiteAsm(x []float32) bool                                { panic("unreach
 func adamAsm(w, g, m, v []float32, c *AdamCoeffs) { panic("unreachable") }
 
 func addScaledMulAsm(dst, y []float32, alpha float32, x, mask []float32) { panic("unreachable") }
-func bernoulliAsm(dst []float32, state *[4]uint64, tm1 uint16, scale float32) {
+func bernoulliAsm(dst []float32, state *[8]uint64, tm1 uint16, scale float32) {
 	panic("unreachable")
 }
 

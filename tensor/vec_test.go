@@ -263,10 +263,10 @@ func TestBernoulli(t *testing.T) {
 		if want := math.Round(p*65536) / 65536; b.P() != want {
 			t.Fatalf("P() = %v, want %v", b.P(), want)
 		}
-		for _, n := range []int{16, 5, 33, 0, 1000} {
+		for _, n := range []int{32, 5, 16, 65, 0, 1000} {
 			got := make([]float32, n)
 			b.Fill(got)
-			for i := 0; i < n; i += 16 {
+			for i := 0; i < n; i += 32 {
 				for l := range ref.state {
 					x := ref.state[l]
 					x ^= x << 13
@@ -274,7 +274,7 @@ func TestBernoulli(t *testing.T) {
 					x ^= x << 17
 					ref.state[l] = x
 				}
-				for k := 0; k < 16 && i+k < n; k++ {
+				for k := 0; k < 32 && i+k < n; k++ {
 					want := float32(0)
 					if uint16(ref.state[k/4]>>(16*(k%4))) <= ref.tm1 {
 						want = float32(1 / b.P())
@@ -286,16 +286,16 @@ func TestBernoulli(t *testing.T) {
 			}
 		}
 	}
-	// Each of the 16 positions of a step is kept with probability P, and the mean value is 1.
+	// Each of the 32 positions of a step is kept with probability P, and the mean value is 1.
 	b := NewBernoulli(0.6, 7)
 	const steps = 40000
-	m := make([]float32, 16*steps)
+	m := make([]float32, 32*steps)
 	b.Fill(m)
-	var kept [16]int
+	var kept [32]int
 	var sum float64
 	for i, v := range m {
 		if v != 0 {
-			kept[i%16]++
+			kept[i%32]++
 		}
 		sum += float64(v)
 	}
@@ -348,6 +348,41 @@ func TestMaxPool2(t *testing.T) {
 			if y[j] != best || arg[j] != at {
 				t.Fatalf("n=%d j=%d: (%g, %d), want (%g, %d); window %v", n, j, y[j], arg[j], best, at, vals)
 			}
+		}
+	}
+}
+
+// TestVecLongSplit: on vectors long enough to be split over threads, the elementwise helpers
+// give the same bits on 1 and 2 threads and match the plain loops.
+func TestVecLongSplit(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	n := 3*splitMin + 7
+	x, y, mask := randSlice(r, n), randSlice(r, n), randSlice(r, n)
+	c := AdamCoeffs{B1: 0.9, OneMinusB1: 0.1, B2: 0.999, OneMinusB2: 0.001, Sqrt2: 0.5, Eps: 1e-8, Step: 0.01}
+	run := func(threads int) [][]float32 {
+		defer SetThreads(SetThreads(threads))
+		a := append([]float32(nil), y...)
+		Axpy(0.5, x, a)
+		b := make([]float32, n)
+		AddScaled(b, y, -0.25, x)
+		m := make([]float32, n)
+		AddScaledMul(m, y, 0.75, x, mask)
+		w, mm, vv := append([]float32(nil), y...), make([]float32, n), make([]float32, n)
+		AdamStep(w, x, mm, vv, c)
+		return [][]float32{a, b, m, w, mm, vv}
+	}
+	one, two := run(1), run(2)
+	for k := range one {
+		for i := range one[k] {
+			if one[k][i] != two[k][i] {
+				t.Fatalf("output %d differs at %d between 1 and 2 threads", k, i)
+			}
+		}
+	}
+	for i := range n {
+		if one[0][i] != y[i]+float32(0.5*x[i]) || one[1][i] != y[i]+float32(-0.25*x[i]) ||
+			one[2][i] != y[i]+float32(float32(0.75*x[i])*mask[i]) {
+			t.Fatalf("element %d differs from the plain loop", i)
 		}
 	}
 }
