@@ -12,7 +12,11 @@ import "math"
 // len(x) elements of y are updated.
 func Axpy(alpha float32, x, y []float32) {
 	y = y[:len(x)]
-	split(len(x), func(lo, hi int) { axpy(alpha, x[lo:hi], y[lo:hi]) })
+	if !parallel(len(x)) {
+		axpy(alpha, x, y)
+		return
+	}
+	Parallel(len(x), splitMin, func(lo, hi int) { axpy(alpha, x[lo:hi], y[lo:hi]) })
 }
 
 func axpy(alpha float32, x, y []float32) {
@@ -30,7 +34,11 @@ func axpy(alpha float32, x, y []float32) {
 // or y. It panics if y or dst is shorter than x.
 func AddScaled(dst, y []float32, alpha float32, x []float32) {
 	y, dst = y[:len(x)], dst[:len(x)]
-	split(len(x), func(lo, hi int) { addScaled(dst[lo:hi], y[lo:hi], alpha, x[lo:hi]) })
+	if !parallel(len(x)) {
+		addScaled(dst, y, alpha, x)
+		return
+	}
+	Parallel(len(x), splitMin, func(lo, hi int) { addScaled(dst[lo:hi], y[lo:hi], alpha, x[lo:hi]) })
 }
 
 func addScaled(dst, y []float32, alpha float32, x []float32) {
@@ -159,7 +167,11 @@ type AdamCoeffs struct {
 // w, m and v must be at least as long as g.
 func AdamStep(w, g, m, v []float32, c AdamCoeffs) {
 	w, m, v = w[:len(g)], m[:len(g)], v[:len(g)]
-	split(len(g), func(lo, hi int) { adamStep(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], &c) })
+	if !parallel(len(g)) {
+		adamStep(w, g, m, v, &c)
+		return
+	}
+	Parallel(len(g), splitMin, func(lo, hi int) { adamStep(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], &c) })
 }
 
 func adamStep(w, g, m, v []float32, c *AdamCoeffs) {
@@ -182,7 +194,11 @@ func adamStep(w, g, m, v []float32, c *AdamCoeffs) {
 // alias the inputs. It panics if y, mask or dst is shorter than x.
 func AddScaledMul(dst, y []float32, alpha float32, x, mask []float32) {
 	y, mask, dst = y[:len(x)], mask[:len(x)], dst[:len(x)]
-	split(len(x), func(lo, hi int) { addScaledMul(dst[lo:hi], y[lo:hi], alpha, x[lo:hi], mask[lo:hi]) })
+	if !parallel(len(x)) {
+		addScaledMul(dst, y, alpha, x, mask)
+		return
+	}
+	Parallel(len(x), splitMin, func(lo, hi int) { addScaledMul(dst[lo:hi], y[lo:hi], alpha, x[lo:hi], mask[lo:hi]) })
 }
 
 func addScaledMul(dst, y []float32, alpha float32, x, mask []float32) {
@@ -284,16 +300,12 @@ func MaxPool2(y []float32, arg []int32, row0, row1 []float32, i0, i1 int32) {
 	}
 }
 
-// splitMin is the length from which split runs an elementwise loop on the worker threads, in
+// splitMin is the length from which Axpy and the others run an elementwise loop on the worker threads, in
 // chunks of at least splitMin elements. Elementwise results do not depend on the chunks (the
 // assembly bulk and the Go tails round alike).
 const splitMin = 1 << 15
 
-// split runs f on [0, n), in parallel chunks when n ≥ 2·splitMin and there are several threads.
-func split(n int, f func(lo, hi int)) {
-	if n < 2*splitMin || Threads() == 1 {
-		f(0, n)
-		return
-	}
-	Parallel(n, splitMin, f)
-}
+// parallel reports whether an elementwise loop over n elements is worth splitting: n ≥ 2·splitMin
+// and several threads. (The callers build their closures only then: short calls, such as
+// col2im's rows, must not allocate.)
+func parallel(n int) bool { return n >= 2*splitMin && Threads() > 1 }

@@ -386,3 +386,11 @@ func TestVecLongSplit(t *testing.T) {
 		}
 	}
 }
+
+// TestAxpyShortNoAlloc: short calls (col2im adds rows of a few dozen floats) do not allocate.
+func TestAxpyShortNoAlloc(t *testing.T) {
+	x, y := make([]float32, 28), make([]float32, 28)
+	if a := testing.AllocsPerRun(100, func() { Axpy(1, x, y); AddScaled(y, y, 1, x) }); a != 0 {
+		t.Fatalf("%v allocations per call", a)
+	}
+}
