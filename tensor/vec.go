@@ -68,8 +68,11 @@ func Scale(alpha float32, x []float32) {
 }
 
 // Dot64 returns Σ x[i]·y[i] accumulated in float64. It panics if the lengths
-// differ. The summation order is fixed (it depends only on the length):
-// sixteen partial sums s[i%16] over the first len&^15 elements, combined as
+// differ. The summation order is fixed (it depends only on the length, never
+// on the thread count): vectors of 2·32768 elements or more are cut into the
+// chunks of ChunkSize(len, 32768), summed on the worker threads and added in
+// chunk order; within a chunk (or a shorter vector), sixteen partial sums
+// s[i%16] over the first len&^15 elements, combined as
 // t[l] = (s[l]+s[4+l]) + (s[8+l]+s[12+l]) for l < 4 and then
 // (t[0]+t[2]) + (t[1]+t[3]), then the tail added in order. The products of
 // float32 values are exact in float64, so fused and unfused code agree.
@@ -77,6 +80,13 @@ func Dot64(x, y []float32) float64 {
 	if len(x) != len(y) {
 		panic("tensor: Dot64: length mismatch")
 	}
+	if len(x) >= 2*splitMin {
+		return chunked(len(x), func(lo, hi int) float64 { return dot64(x[lo:hi], y[lo:hi]) })
+	}
+	return dot64(x, y)
+}
+
+func dot64(x, y []float32) float64 {
 	m := len(x) &^ 15
 	var s float64
 	if vecAsm && m > 0 {
@@ -100,6 +110,13 @@ func Dot64(x, y []float32) float64 {
 // SumSq64 returns Σ x[i]² accumulated in float64, with the same fixed
 // summation order as Dot64.
 func SumSq64(x []float32) float64 {
+	if len(x) >= 2*splitMin {
+		return chunked(len(x), func(lo, hi int) float64 { return sumSq64(x[lo:hi]) })
+	}
+	return sumSq64(x)
+}
+
+func sumSq64(x []float32) float64 {
 	m := len(x) &^ 15
 	var s float64
 	if vecAsm && m > 0 {
@@ -133,6 +150,19 @@ func combine16(p *[16]float64) float64 {
 
 // Finite reports whether every element of x is finite (neither NaN nor ±Inf).
 func Finite(x []float32) bool {
+	if parallel(len(x)) {
+		bad := chunked(len(x), func(lo, hi int) float64 {
+			if finite(x[lo:hi]) {
+				return 0
+			}
+			return 1
+		})
+		return bad == 0
+	}
+	return finite(x)
+}
+
+func finite(x []float32) bool {
 	i := 0
 	if vecAsm && len(x) >= 16 {
 		i = len(x) &^ 15
@@ -309,3 +339,17 @@ const splitMin = 1 << 15
 // and several threads. (The callers build their closures only then: short calls, such as
 // col2im's rows, must not allocate.)
 func parallel(n int) bool { return n >= 2*splitMin && Threads() > 1 }
+
+// chunked sums f over the chunks of ChunkSize(n, splitMin), run on the worker threads, in chunk
+// order: the result does not depend on the thread count (the reductions chunk every vector of
+// 2·splitMin elements or more, whatever the thread count).
+func chunked(n int, f func(lo, hi int) float64) float64 {
+	c := ChunkSize(n, splitMin)
+	part := make([]float64, (n+c-1)/c)
+	Parallel(n, splitMin, func(lo, hi int) { part[lo/c] = f(lo, hi) })
+	var s float64
+	for _, p := range part {
+		s += p
+	}
+	return s
+}

@@ -372,6 +372,34 @@ func TestVecLongSplit(t *testing.T) {
 		return [][]float32{a, b, m, w, mm, vv}
 	}
 	one, two := run(1), run(2)
+	// The reductions: the same bits on 1 and 2 threads, in the documented chunk order.
+	red := func(threads int) [3]float64 {
+		defer SetThreads(SetThreads(threads))
+		fin := 0.0
+		if Finite(x) {
+			fin = 1
+		}
+		return [3]float64{Dot64(x, y), SumSq64(x), fin}
+	}
+	r1, r2 := red(1), red(2)
+	if r1 != r2 || r1[2] != 1 {
+		t.Fatalf("reductions on 1 thread %v, on 2 threads %v", r1, r2)
+	}
+	cs := ChunkSize(n, splitMin)
+	var d, q float64
+	for lo := 0; lo < n; lo += cs {
+		hi := min(lo+cs, n)
+		d += dot64(x[lo:hi], y[lo:hi])
+		q += sumSq64(x[lo:hi])
+	}
+	if r1[0] != d || r1[1] != q {
+		t.Fatalf("Dot64, SumSq64 = %v, %v; chunk order gives %v, %v", r1[0], r1[1], d, q)
+	}
+	bad := append([]float32(nil), x...)
+	bad[n-3] = float32(math.Inf(1))
+	if Finite(bad) {
+		t.Fatal("Inf in the last chunk not detected")
+	}
 	for k := range one {
 		for i := range one[k] {
 			if one[k][i] != two[k][i] {
