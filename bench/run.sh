@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark of this project against PyTorch 1.13 (Debian's python3-torch, a
 # benchmark peer only) on this machine, alternating the two in one run; writes BENCHMARKS.md.
-#   bash bench/run.sh            # ROUNDS=3 by default; about 5 minutes on 2 cores
+#   bash bench/run.sh            # ROUNDS=3 by default; about 8 minutes on 2 cores (ROUNDS=5: 13)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3 # Debian's Python, where python3-torch installs
@@ -22,7 +22,7 @@ tag() { sed "s/^{/{\"impl\":\"$1\",\"round\":$2,/" >> "$res"; }
 for r in $(seq "$ROUNDS"); do
   echo "bench: round $r of $ROUNDS" >&2
   for model in mlp cnn; do
-    steps=200; extra=(--hidden 256,256)
+    steps=1000; extra=(--hidden 256,256)
     [ "$model" = cnn ] && { steps=20; extra=(); }
     for rho in 0 0.05; do
       for th in 1 2; do
