@@ -340,6 +340,25 @@ func (l *Pool2D) KeepRows(idx []int, n int) {
 	}
 }
 
+// Tangent returns the change of the last Forward's n output rows along a change rx of its input
+// (the directional derivative): max pooling passes on each window's arg-max element, average
+// pooling averages. Exact Hessian-vector products (package sharpness) use it. The result
+// belongs to the layer until its next call.
+func (l *Pool2D) Tangent(rx []float32, n int) []float32 {
+	if l.Avg {
+		return l.Forward(&Ctx{}, nil, rx, n) // linear
+	}
+	in, out := l.c*l.h*l.w, l.c*l.oh*l.ow
+	l.y = grow(l.y, n*out)
+	for e := range n {
+		ye, xe, ae := l.y[e*out:(e+1)*out], rx[e*in:(e+1)*in], l.ab[e*out:(e+1)*out]
+		for o, a := range ae {
+			ye[o] = xe[a]
+		}
+	}
+	return l.y
+}
+
 // Backward implements Layer.
 func (l *Pool2D) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []float32 {
 	if !needDX {

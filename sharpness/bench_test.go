@@ -77,3 +77,42 @@ func BenchmarkHVP(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHVPConv compares one exact product (the generic R-operator, nothing cached) with one
+// finite-difference product on the CNN (conv32-pool-conv64-pool-fc128) and 1,000 MNIST-shaped
+// examples.
+func BenchmarkHVPConv(b *testing.B) {
+	const n, k = 1000, 10
+	rng := rand.New(rand.NewPCG(2, 2))
+	s := &data.Set{Shape: []int{1, 28, 28}, X: make([]float32, n*784), Labels: make([]int32, n), Classes: k}
+	for i := range s.X {
+		s.X[i] = float32(rng.NormFloat64())
+	}
+	for i := range s.Labels {
+		s.Labels[i] = int32(rng.IntN(k))
+	}
+	m, err := nn.Build(nn.Spec{Model: "cnn", Input: []int{1, 28, 28}, Outputs: k, Loss: "ce"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, _ := m.Init("default", 1)
+	o, err := NewObjective(m, s, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := make([]float64, o.Dim())
+	for i := range v {
+		v[i] = 1e-3
+	}
+	out := make([]float64, o.Dim())
+	for _, meth := range []Method{Exact, FiniteDiff} {
+		b.Run(meth.String(), func(b *testing.B) {
+			h, _ := NewHessian(o, w, meth)
+			h.Mul(out, v)
+			b.ResetTimer()
+			for range b.N {
+				h.Mul(out, v)
+			}
+		})
+	}
+}

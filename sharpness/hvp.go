@@ -66,6 +66,11 @@ type Hessian struct {
 	v32    []float32
 	hv32   []float32
 
+	// exact, any other model (rgeneric.go)
+	seq      *rseq
+	gscratch []float32
+	gd, grd  []float32
+
 	// finite differences
 	wp    []float32
 	g1    []float64
@@ -84,8 +89,19 @@ func NewHessian(o *Objective, w []float32, method Method) (*Hessian, error) {
 	h := &Hessian{obj: o, w: append([]float32(nil), w...), method: method}
 	if method == Auto || method == Exact {
 		ops, err := buildOps(o.Model)
-		if err != nil && method == Exact {
-			return nil, err
+		if err != nil {
+			// Not a plain dense network: the generic R-operator of rgeneric.go.
+			seq, gerr := buildGeneric(o.Model)
+			if gerr != nil && method == Exact {
+				return nil, gerr
+			}
+			if gerr == nil {
+				h.method, h.seq, h.loss = Exact, seq, o.Model.Loss
+				h.v32 = make([]float32, o.Dim())
+				h.hv32 = make([]float32, o.Dim())
+				h.gscratch = make([]float32, o.Dim())
+				return h, nil
+			}
 		}
 		if err == nil {
 			h.method = Exact
@@ -121,7 +137,57 @@ func (h *Hessian) Mul(dst, v []float64) {
 		h.mulFD(dst, v)
 		return
 	}
+	if h.seq != nil {
+		h.mulGeneric(dst, v)
+		return
+	}
 	h.mulExact(dst, v)
+}
+
+// buildGeneric returns the R-operator nodes of any model whose layers and loss it knows.
+func buildGeneric(m *nn.Model) (*rseq, error) {
+	switch m.Loss.(type) {
+	case nn.SoftmaxCrossEntropy, nn.MSE, nn.BCEWithLogits:
+	default:
+		return nil, fmt.Errorf("%w for loss %T", ErrUnsupported, m.Loss)
+	}
+	seq, err := buildSeq(m.Layers, true)
+	if err != nil {
+		return nil, err
+	}
+	if len(seq.nodes) == 0 {
+		return nil, fmt.Errorf("%w: a model without layers", ErrUnsupported)
+	}
+	if _, ok := seq.nodes[0].(*bilinear); !ok {
+		return nil, fmt.Errorf("%w: the first layer must be dense or a convolution", ErrUnsupported)
+	}
+	return seq, nil
+}
+
+// mulGeneric is mulExact for any model: per batch, a forward and a backward pass at w, then
+// the R-forward and R-backward passes along v (nothing is cached between products).
+func (h *Hessian) mulGeneric(dst, v []float64) {
+	for i, x := range v {
+		h.v32[i] = float32(x)
+	}
+	clear(dst)
+	o := h.obj
+	N, k := float64(o.N()), o.Model.Spec.Outputs
+	o.batches(0, o.N(), func(lo, hi int, x []float32, t nn.Target) {
+		n := hi - lo
+		y := h.seq.forward(h.w, x, n)
+		h.gd = grow(h.gd, n*k)
+		h.loss.Eval(y, n, k, t, h.gd)
+		h.seq.backward(h.w, h.gscratch, h.gd, n, false)
+		ry := h.seq.rforward(h.w, h.v32, nil, n, true)
+		h.grd = grow(h.grd, n*k)
+		lossHess(h.loss, y, ry, h.grd, n, k)
+		h.seq.rbackward(h.w, h.v32, h.hv32, h.gd, h.grd, n, true, false)
+		f := float64(n) / N
+		for i, g := range h.hv32 {
+			dst[i] += float64(g) * f
+		}
+	})
 }
 
 // FDStep is the finite-difference step h for a direction of norm vnorm at weights of norm
