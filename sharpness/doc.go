@@ -17,7 +17,7 @@
 // one gradient. Every other model of package nn (convolutions, pooling, BatchNorm in evaluation
 // mode, residual blocks) goes through a generic version (rgeneric.go) that runs each layer's own
 // Forward and Backward with the direction as weights or as input; it caches nothing and costs
-// about 2.4 finite-difference products on the CNN (BenchmarkHVPConv). A central finite
+// about 1.4 finite-difference products on the CNN (BenchmarkHVPConv). A central finite
 // difference of gradients (FiniteDiff), with a step chosen relative to ‖w‖ and ‖v‖, remains as a
 // choice and as the fallback for layers the R-operator does not know; the tests bound the error
 // of both. Finite differences assume a smooth loss: on ReLU networks a step of that size crosses

@@ -480,23 +480,34 @@ func d2(f string, y float32) float32 {
 
 // dact: din = dout ⊙ σ'.
 func dact(f string, y, dout, din []float32) {
-	for i, v := range dout {
-		din[i] = v * d1(f, y[i])
+	if f == "relu" {
+		// y is a ReLU output (≥ 0): keep v where y > 0, without branches.
+		y = y[:len(dout)]
+		for i, v := range dout {
+			m := math.Float32bits(y[i])
+			mask := -((m + 0x7fffffff) >> 31)
+			din[i] = math.Float32frombits(math.Float32bits(v) & mask)
+		}
+		return
+	}
+	switch f {
+	case "tanh":
+		for i, v := range dout {
+			din[i] = v * (1 - y[i]*y[i])
+		}
+	default:
+		for i, v := range dout {
+			din[i] = v * (y[i] * (1 - y[i]))
+		}
 	}
 }
 
 // rdact: R(y) = σ' ⊙ R(z).
-func rdact(f string, y, rz, ry []float32) {
-	for i, v := range rz {
-		ry[i] = v * d1(f, y[i])
-	}
-}
+func rdact(f string, y, rz, ry []float32) { dact(f, y, rz, ry) }
 
 func rdback(f string, y, dout, rdout, rz, rdin []float32) {
 	if f == "relu" {
-		for i, v := range rdout {
-			rdin[i] = v * d1(f, y[i])
-		}
+		dact(f, y, rdout, rdin)
 		return
 	}
 	for i, v := range rdout {

@@ -22,6 +22,9 @@ import (
 // input. BatchNorm in evaluation mode is a per-channel affine map; max pooling is linear given
 // its arg-max (nn.Pool2D.Tangent); activations are element-wise.
 
+// Inputs (x, R(x)) are kept by reference: each is the previous node's own output buffer (or the
+// batch), which stays unchanged until the next product. Outputs are the nodes' own copies, since
+// an nn layer reuses its buffers on every call.
 type rnode interface {
 	forward(w, x []float32, n int) []float32
 	backward(w, g, dy []float32, n int, needDX bool) []float32
@@ -84,7 +87,7 @@ func (s *rseq) forward(w, x []float32, n int) []float32 {
 
 func (s *rseq) backward(w, g, dy []float32, n int, needDX bool) []float32 {
 	for i := len(s.nodes) - 1; i >= 0; i-- {
-		s.ds[i] = append(s.ds[i][:0], dy...)
+		s.ds[i] = dy // the next node's own buffer (or the loss gradient), stable until the next product
 		dy = s.nodes[i].backward(w, g, dy, n, needDX || i > 0)
 	}
 	return dy
@@ -116,14 +119,17 @@ type bilinear struct {
 }
 
 func (b *bilinear) forward(w, x []float32, n int) []float32 {
-	b.x = append(b.x[:0], x...)
+	b.x = x
 	b.y = append(b.y[:0], b.l.Forward(evalCtx, w, b.x, n)...)
 	return b.y
 }
 
+// The layer's saved state (its input, or im2col columns) is that of its last Forward call; the
+// passes below rely on the order forward, backward, rforward, rbackward, each visiting every
+// layer once, so that state is the one each pass needs wherever it is not re-made.
+
 func (b *bilinear) backward(w, g, dy []float32, n int, needDX bool) []float32 {
-	b.l.Forward(evalCtx, w, b.x, n) // the layer's saved state for this input
-	dx := b.l.Backward(evalCtx, w, g, dy, n, needDX)
+	dx := b.l.Backward(evalCtx, w, g, dy, n, needDX) // state: x, from forward
 	b.dx = append(b.dx[:0], dx...)
 	return b.dx
 }
@@ -141,11 +147,12 @@ func (b *bilinear) withoutBias(w []float32, f func()) {
 	f()
 }
 
-// rforward: R(y) = f(R(x), W) + f(x, V) + V_b.
+// rforward: R(y) = f(R(x), W) + f(x, V) + V_b; it leaves the state of R(x) (of x for the first
+// layer).
 func (b *bilinear) rforward(w, v, rx []float32, n int, first bool) []float32 {
 	b.ry = append(b.ry[:0], b.l.Forward(evalCtx, v, b.x, n)...)
 	if !first {
-		b.rx = append(b.rx[:0], rx...)
+		b.rx = rx
 		b.withoutBias(w, func() {
 			for i, t := range b.l.Forward(evalCtx, w, b.rx, n) {
 				b.ry[i] += t
@@ -156,30 +163,29 @@ func (b *bilinear) rforward(w, v, rx []float32, n int, first bool) []float32 {
 }
 
 // rbackward: R(∂L/∂W) = f_W(R(dy), x) + f_W(dy, R(x)), R(∂L/∂b) = Σ R(dy),
-// R(dx) = f_x(R(dy), W) + f_x(dy, V).
+// R(dx) = f_x(R(dy), W) + f_x(dy, V). Backward's weight gradient depends only on the saved input,
+// its input gradient only on the weights it is given.
 func (b *bilinear) rbackward(w, v, hv, dy, rdy []float32, n int, first, needDX bool) []float32 {
 	if len(b.scratch) < len(w) {
 		b.scratch = make([]float32, len(w))
 	}
-	b.l.Forward(evalCtx, w, b.x, n)
-	dx := b.l.Backward(evalCtx, w, hv, rdy, n, needDX) // f_W(R(dy), x) and Σ R(dy) into hv
-	if needDX {
-		b.rdx = append(b.rdx[:0], dx...)
+	if !first {
+		// State: R(x), from rforward. f_W(dy, R(x)) into scratch, f_x(dy, V).
+		dx := b.l.Backward(evalCtx, v, b.scratch, dy, n, needDX)
+		if needDX {
+			b.rdx = append(b.rdx[:0], dx...)
+		}
+		b.l.Forward(evalCtx, w, b.x, n)
 	}
-	if first && !needDX {
+	// State: x. f_W(R(dy), x) and Σ R(dy) into hv, f_x(R(dy), W).
+	dx := b.l.Backward(evalCtx, w, hv, rdy, n, needDX)
+	if first {
+		// R(x) = 0; the input gradient of the first layer is never needed.
 		return nil
 	}
-	in := b.rx
-	if first {
-		in = make([]float32, len(b.x)) // R(x) = 0: only f_x(dy, V) remains
-	}
-	b.l.Forward(evalCtx, v, in, n)
-	dx = b.l.Backward(evalCtx, v, b.scratch, dy, n, needDX) // f_W(dy, R(x)), f_x(dy, V)
-	if !first {
-		hw, sw := b.w.Of(hv), b.w.Of(b.scratch)
-		for i, t := range sw {
-			hw[i] += t
-		}
+	hw, sw := b.w.Of(hv), b.w.Of(b.scratch)
+	for i, t := range sw {
+		hw[i] += t
 	}
 	if !needDX {
 		return nil
@@ -210,7 +216,7 @@ func (a *actNode) backward(w, g, dy []float32, n int, needDX bool) []float32 {
 }
 
 func (a *actNode) rforward(w, v, rx []float32, n int, first bool) []float32 {
-	a.rx = append(a.rx[:0], rx...)
+	a.rx = rx
 	a.ry = grow(a.ry, len(rx))
 	rdact(a.f, a.y, a.rx, a.ry)
 	return a.ry
@@ -253,7 +259,7 @@ func (b *bnNode) each(n int, f func(c, lo, hi int)) {
 
 func (b *bnNode) forward(w, x []float32, n int) []float32 {
 	b.stats(x, n)
-	b.x = append(b.x[:0], x...)
+	b.x = x
 	b.y = append(b.y[:0], b.l.Forward(evalCtx, w, b.x, n)...)
 	return b.y
 }
@@ -277,7 +283,7 @@ func (b *bnNode) backward(w, g, dy []float32, n int, needDX bool) []float32 {
 // R(y) = γ·R(x)/σ + V_γ·x̂ + V_β.
 func (b *bnNode) rforward(w, v, rx []float32, n int, first bool) []float32 {
 	gam, vg, vb := b.l.G.Of(w), b.l.G.Of(v), b.l.B.Of(v)
-	b.rx = append(b.rx[:0], rx...)
+	b.rx = rx
 	b.ry = grow(b.ry, len(rx))
 	b.each(n, func(c, lo, hi int) {
 		mu, is := b.l.Mean[c], b.invstd[c]
@@ -308,33 +314,29 @@ func (b *bnNode) rbackward(w, v, hv, dy, rdy []float32, n int, first, needDX boo
 
 // poolNode is max or average pooling: linear given the arg-max of each window.
 type poolNode struct {
-	l             *nn.Pool2D
-	x, y, dx      []float32
-	ry, rdx, zero []float32
+	l        *nn.Pool2D
+	x, y, dx []float32
+	ry       []float32
 }
 
 func (p *poolNode) forward(w, x []float32, n int) []float32 {
-	p.x = append(p.x[:0], x...)
+	p.x = x
 	p.y = append(p.y[:0], p.l.Forward(evalCtx, w, p.x, n)...)
 	return p.y
 }
 
 func (p *poolNode) backward(w, g, dy []float32, n int, needDX bool) []float32 {
-	p.l.Forward(evalCtx, w, p.x, n)
 	p.dx = append(p.dx[:0], p.l.Backward(evalCtx, w, g, dy, n, true)...)
 	return p.dx
 }
 
 func (p *poolNode) rforward(w, v, rx []float32, n int, first bool) []float32 {
-	p.l.Forward(evalCtx, w, p.x, n) // the arg-max of x
 	p.ry = append(p.ry[:0], p.l.Tangent(rx, n)...)
 	return p.ry
 }
 
 func (p *poolNode) rbackward(w, v, hv, dy, rdy []float32, n int, first, needDX bool) []float32 {
-	p.l.Forward(evalCtx, w, p.x, n)
-	p.rdx = append(p.rdx[:0], p.l.Backward(evalCtx, w, nil, rdy, n, true)...)
-	return p.rdx
+	return p.l.Backward(evalCtx, w, nil, rdy, n, true) // read once, by the node before
 }
 
 // resNode is a residual block y = relu(body(x) + shortcut(x)) (an empty shortcut is x).
