@@ -204,7 +204,7 @@ func (a *Activation) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []
 	dx, y := a.dx, a.yb
 	switch a.Func {
 	case "relu":
-		reluMask(dx, dy, y)
+		ReLUMask(dx, dy, y)
 	case "tanh":
 		for i, v := range dy {
 			dx[i] = v * (1 - y[i]*y[i])
@@ -223,10 +223,10 @@ func (a *Activation) KeepRows(idx []int, n int) {
 	a.yb = a.yk
 }
 
-// reluMask writes dx = dy where y > 0 and 0 where y = 0 (y is a ReLU output, never negative),
+// ReLUMask writes dx = dy where y > 0 and 0 where y = 0 (y is a ReLU output, never negative),
 // without branches: ReLU's on/off pattern is unpredictable, and mispredicted branches cost
 // more than the arithmetic.
-func reluMask(dx, dy, y []float32) {
+func ReLUMask(dx, dy, y []float32) {
 	y = y[:len(dy)]
 	dx = dx[:len(dy)]
 	for i, v := range dy {

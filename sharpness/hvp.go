@@ -151,7 +151,7 @@ func buildGeneric(m *nn.Model) (*rseq, error) {
 	default:
 		return nil, fmt.Errorf("%w for loss %T", ErrUnsupported, m.Loss)
 	}
-	seq, err := buildSeq(m.Layers, true)
+	seq, err := buildSeq(m.Layers)
 	if err != nil {
 		return nil, err
 	}
@@ -381,7 +381,7 @@ func (h *Hessian) rBatch(s *rstate, n int) {
 				addBias(ry, op.b.Of(v), n)
 			}
 		} else {
-			rdact(op.act, s.y[i], r.ry[i-1], ry)
+			dact(op.act, s.y[i], r.ry[i-1], ry)
 		}
 	}
 	// The loss: rd[last] = ∇²loss(z) R(z).
@@ -442,13 +442,17 @@ func addBias(y, b []float32, n int) {
 }
 
 func activate(f string, x, y []float32) {
-	for i, v := range x {
-		switch f {
-		case "relu":
+	switch f {
+	case "relu":
+		for i, v := range x {
 			y[i] = max(v, 0)
-		case "tanh":
+		}
+	case "tanh":
+		for i, v := range x {
 			y[i] = float32(math.Tanh(float64(v)))
-		case "sigmoid":
+		}
+	case "sigmoid":
+		for i, v := range x {
 			y[i] = float32(1 / (1 + math.Exp(-float64(v))))
 		}
 	}
@@ -478,16 +482,10 @@ func d2(f string, y float32) float32 {
 	return 0
 }
 
-// dact: din = dout ⊙ σ'.
+// dact: din = dout ⊙ σ'; also R(y) = σ' ⊙ R(z).
 func dact(f string, y, dout, din []float32) {
 	if f == "relu" {
-		// y is a ReLU output (≥ 0): keep v where y > 0, without branches.
-		y = y[:len(dout)]
-		for i, v := range dout {
-			m := math.Float32bits(y[i])
-			mask := -((m + 0x7fffffff) >> 31)
-			din[i] = math.Float32frombits(math.Float32bits(v) & mask)
-		}
+		nn.ReLUMask(din, dout, y)
 		return
 	}
 	switch f {
@@ -501,9 +499,6 @@ func dact(f string, y, dout, din []float32) {
 		}
 	}
 }
-
-// rdact: R(y) = σ' ⊙ R(z).
-func rdact(f string, y, rz, ry []float32) { dact(f, y, rz, ry) }
 
 func rdback(f string, y, dout, rdout, rz, rdin []float32) {
 	if f == "relu" {

@@ -36,15 +36,12 @@ var evalCtx = &nn.Ctx{}
 
 // rseq is a chain of nodes; it keeps the gradient entering each node for the R-backward pass.
 type rseq struct {
-	nodes  []rnode
-	ds     [][]float32 // ds[i]: dL/d(output of node i)
-	rys    [][]float32 // rys[i]: R(input of node i)
-	first  bool        // the chain starts at the model's input (R(x) = 0)
-	copies [][]float32
+	nodes []rnode
+	ds    [][]float32 // ds[i]: dL/d(output of node i)
 }
 
-func buildSeq(layers []nn.Layer, first bool) (*rseq, error) {
-	s := &rseq{first: first}
+func buildSeq(layers []nn.Layer) (*rseq, error) {
+	s := &rseq{}
 	for _, l := range layers {
 		switch l := l.(type) {
 		case *nn.Dense:
@@ -60,11 +57,11 @@ func buildSeq(layers []nn.Layer, first bool) (*rseq, error) {
 		case *nn.Pool2D:
 			s.nodes = append(s.nodes, &poolNode{l: l})
 		case *nn.Residual:
-			body, err := buildSeq(l.Body, false)
+			body, err := buildSeq(l.Body)
 			if err != nil {
 				return nil, err
 			}
-			short, err := buildSeq(l.Short, false)
+			short, err := buildSeq(l.Short)
 			if err != nil {
 				return nil, err
 			}
@@ -74,7 +71,6 @@ func buildSeq(layers []nn.Layer, first bool) (*rseq, error) {
 		}
 	}
 	s.ds = make([][]float32, len(s.nodes))
-	s.rys = make([][]float32, len(s.nodes))
 	return s, nil
 }
 
@@ -218,7 +214,7 @@ func (a *actNode) backward(w, g, dy []float32, n int, needDX bool) []float32 {
 func (a *actNode) rforward(w, v, rx []float32, n int, first bool) []float32 {
 	a.rx = rx
 	a.ry = grow(a.ry, len(rx))
-	rdact(a.f, a.y, a.rx, a.ry)
+	dact(a.f, a.y, a.rx, a.ry)
 	return a.ry
 }
 
@@ -232,7 +228,7 @@ func (a *actNode) rbackward(w, v, hv, dy, rdy []float32, n int, first, needDX bo
 // the running averages.
 type bnNode struct {
 	l              *nn.BatchNorm
-	x, y, dx       []float32
+	x, y           []float32
 	rx, ry, rdx    []float32
 	invstd         []float32
 	channels, size int
@@ -264,20 +260,10 @@ func (b *bnNode) forward(w, x []float32, n int) []float32 {
 	return b.y
 }
 
+// backward is the layer's own (evaluation mode: the statistics are constants); its state is x's,
+// from forward, and the node's R-passes never call the layer, so its dx stays valid.
 func (b *bnNode) backward(w, g, dy []float32, n int, needDX bool) []float32 {
-	gam, gg, gb := b.l.G.Of(w), b.l.G.Of(g), b.l.B.Of(g)
-	clear(gg)
-	clear(gb)
-	b.dx = grow(b.dx, len(dy))
-	b.each(n, func(c, lo, hi int) {
-		mu, is := b.l.Mean[c], b.invstd[c]
-		for i := lo; i < hi; i++ {
-			gg[c] += dy[i] * (b.x[i] - mu) * is
-			gb[c] += dy[i]
-			b.dx[i] = dy[i] * gam[c] * is
-		}
-	})
-	return b.dx
+	return b.l.Backward(evalCtx, w, g, dy, n, needDX)
 }
 
 // R(y) = γ·R(x)/σ + V_γ·x̂ + V_β.

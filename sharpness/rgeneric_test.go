@@ -56,14 +56,6 @@ func randUnit(rng *rand.Rand, n int) []float64 {
 	return v
 }
 
-func dot64(a, b []float64) float64 {
-	var s float64
-	for i, x := range a {
-		s += x * b[i]
-	}
-	return s
-}
-
 // smooth replaces the model's ReLUs by tanh and its max pooling by average pooling (in place,
 // recursively), so that finite differences of gradients are accurate enough to check against.
 func smooth(layers []nn.Layer) {
@@ -114,7 +106,7 @@ func TestGenericExactHVP(t *testing.T) {
 			hu, hv := make([]float64, n), make([]float64, n)
 			h.Mul(hu, u)
 			h.Mul(hv, v)
-			a, b := dot64(u, hv), dot64(v, hu)
+			a, b := dot(u, hv), dot(v, hu)
 			if math.Abs(a-b) > 1e-4*(math.Abs(a)+math.Abs(b))+1e-7 {
 				t.Errorf("not symmetric: u·Hv = %g, v·Hu = %g", a, b)
 			}

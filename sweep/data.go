@@ -26,18 +26,8 @@ type pool struct {
 // load opens the data and draws the pool, the test split and the label noise from Base.Seed.
 func (s *Spec) load() (*pool, error) {
 	c := s.Base
-	task := data.Classification
-	if c.Task == "regression" {
-		task = data.Regression
-	}
-	src, err := data.Open(c.Data, data.Options{Target: c.Target, Task: task, Dir: c.DataDir})
+	src, err := c.Open()
 	if err != nil {
-		return nil, err
-	}
-	if src.Train.IsClassification() != (c.Task == "classification") {
-		return nil, fmt.Errorf("--data %s: does not hold %s data (--task, --model %s)", c.Data, c.Task, c.Model.Model)
-	}
-	if err := c.LimitPool(src); err != nil {
 		return nil, err
 	}
 	tr, _, te, err := data.Splits(src, 0, c.TestFraction, c.Seed)

@@ -18,19 +18,8 @@ type Data struct {
 // Prepare loads c.Data and draws the splits that c describes, and fills in c.Model.Input and
 // c.Model.Outputs from the data.
 func Prepare(c *Config) (*Data, error) {
-	task := data.Classification
-	if c.Task == "regression" {
-		task = data.Regression
-	}
-	src, err := data.Open(c.Data, data.Options{Target: c.Target, Task: task, Dir: c.DataDir})
+	src, err := c.Open()
 	if err != nil {
-		return nil, err
-	}
-	isClass := src.Train.IsClassification()
-	if isClass != (c.Task == "classification") {
-		return nil, fmt.Errorf("--data %s: holds %s data, but --task is %s (--model %s)", c.Data, taskName(isClass), c.Task, c.Model.Model)
-	}
-	if err := c.LimitPool(src); err != nil {
 		return nil, err
 	}
 	tr, va, te, err := data.Splits(src, c.ValFraction, c.TestFraction, c.Seed)
@@ -50,6 +39,27 @@ func Prepare(c *Config) (*Data, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// Open loads c.Data, checks that it holds data of c.Task, and limits its training pool to
+// c.TrainSize examples (LimitPool): the source that Prepare, and the sweep, split.
+func (c *Config) Open() (*data.Source, error) {
+	task := data.Classification
+	if c.Task == "regression" {
+		task = data.Regression
+	}
+	src, err := data.Open(c.Data, data.Options{Target: c.Target, Task: task, Dir: c.DataDir})
+	if err != nil {
+		return nil, err
+	}
+	isClass := src.Train.IsClassification()
+	if isClass != (c.Task == "classification") {
+		return nil, fmt.Errorf("--data %s: holds %s data, but --task is %s (--model %s)", c.Data, taskName(isClass), c.Task, c.Model.Model)
+	}
+	if err := c.LimitPool(src); err != nil {
+		return nil, err
+	}
+	return src, nil
 }
 
 // LimitPool replaces src's training pool by a seeded random subset of c.TrainSize examples
