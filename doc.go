@@ -14,6 +14,15 @@
 // by T = |w|+η on weight spans, and m-sharpness (SAM paper §4.1) computes ε per chunk of m
 // examples and averages the chunks' g_SAM.
 //
+// The SAM family. Each member (Config.Variant; "" is SAM) is one small file, member_NAME.go,
+// that registers a Member: its name, paper, settings (Param: flag, default, range, help) and a
+// constructor for its Rule, the member's part of a step. The step skeleton (sam.go) does the rest:
+// ρ = 0 as one pass, the L2 term, the finite check and the base optimizer's step. Rules are built
+// from parts: Step.Grad (a first pass), Step.Ascend (ε from the Perturbation, then the gradient
+// at w+ε, one or k projected steps) and the Perturbation's switches (p-norm, ASAM scaling,
+// unnormalised, span filter, random masks). Members lists the family; the command line, the
+// sweep and the README table read it.
+//
 // The package knows nothing about models or files: a model enters only as a Loss function over
 // the flat parameter vector, and its parameter Layout says which spans are weights.
 package sam

@@ -34,10 +34,10 @@ func TestLimitCases(t *testing.T) {
 	base := sam.Config{Rho: 0.1}
 	ref, _ := run(t, base, 25, 0.02)
 	for name, cfg := range map[string]sam.Config{
-		"gsam alpha=0 constant rho": {Rho: 0.1, Variant: "gsam"},
-		"looksam k=1":               {Rho: 0.1, Variant: "looksam", Variants: sam.Variants{LookSAMK: 1, LookSAMAlpha: 0.7}},
+		"gsam alpha=0 constant rho": {Rho: 0.1, Variant: "gsam", Params: map[string]float64{"gsam-alpha": 0}},
+		"looksam k=1":               {Rho: 0.1, Variant: "looksam", Params: map[string]float64{"looksam-k": 1, "looksam-alpha": 0.7}},
 		"one ascent step":           {Rho: 0.1, AscentSteps: 1},
-		"esam beta=gamma=1":         {Rho: 0.1, Variant: "esam", Variants: sam.Variants{ESAMBeta: 1, ESAMGamma: 1}},
+		"esam beta=gamma=1":         {Rho: 0.1, Variant: "esam", Params: map[string]float64{"esam-beta": 1, "esam-gamma": 1}},
 		"sam by name":               {Rho: 0.1, Variant: "sam"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -98,7 +98,7 @@ func TestVariantRules(t *testing.T) {
 	}{
 		{"usam", sam.Config{Rho: rho, Variant: "usam"}, usam},
 		{"two ascent steps", sam.Config{Rho: rho, AscentSteps: 2}, multi},
-		{"gsam", sam.Config{Rho: rho, Variant: "gsam", Variants: sam.Variants{GSAMAlpha: 0.3}}, gsam},
+		{"gsam", sam.Config{Rho: rho, Variant: "gsam", Params: map[string]float64{"gsam-alpha": 0.3}}, gsam},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, _ := run(t, tc.cfg, 1, 0.02)
@@ -111,7 +111,7 @@ func TestVariantRules(t *testing.T) {
 func TestGSAMRhoSchedule(t *testing.T) {
 	q := newQuad([]float64{1, 10})
 	o, _ := sam.New(&optim.SGD{}, layout2(false), sam.Config{Rho: 0.2, Variant: "gsam",
-		Variants: sam.Variants{RhoMin: 0.05, LRMax: 0.1, LRMin: 0}})
+		Params: map[string]float64{"rho-min": 0.05}, LRMax: 0.1, LRMin: 0})
 	w := []float32{1, 2}
 	o.Step(w, 1, q.loss, 0.05) // halfway: ρ = 0.125
 	eps := math.Hypot(float64(q.at[1][0]-1), float64(q.at[1][1]-2))
@@ -124,7 +124,7 @@ func TestGSAMRhoSchedule(t *testing.T) {
 func TestLookSAM(t *testing.T) {
 	q := newQuad([]float64{1, 10})
 	o, _ := sam.New(&optim.SGD{}, layout2(false), sam.Config{Rho: 0.1, Variant: "looksam",
-		Variants: sam.Variants{LookSAMK: 3, LookSAMAlpha: 0.7}})
+		Params: map[string]float64{"looksam-k": 3, "looksam-alpha": 0.7}})
 	w := []float32{1, 2}
 	lr := 0.01
 	o.Step(w, 1, q.loss, lr)
@@ -158,7 +158,7 @@ func TestESAMMask(t *testing.T) {
 	for i := range q.a {
 		q.a[i] = 1
 	}
-	o, _ := sam.New(&optim.SGD{}, &l, sam.Config{Rho: 1, Variant: "esam", Variants: sam.Variants{ESAMBeta: 0.5, ESAMGamma: 1, Seed: 3}})
+	o, _ := sam.New(&optim.SGD{}, &l, sam.Config{Rho: 1, Variant: "esam", Params: map[string]float64{"esam-beta": 0.5, "esam-gamma": 1}, Seed: 3})
 	w := make([]float32, 400)
 	for i := range w {
 		w[i] = 1
@@ -196,9 +196,9 @@ func TestVariantsConverge(t *testing.T) {
 	for name, cfg := range map[string]sam.Config{
 		"usam":      {Rho: 0.05, Variant: "usam"},
 		"multistep": {Rho: 0.05, AscentSteps: 3},
-		"gsam":      {Rho: 0.05, Variant: "gsam", Variants: sam.Variants{GSAMAlpha: 0.2}},
-		"looksam":   {Rho: 0.05, Variant: "looksam", Variants: sam.Variants{LookSAMK: 5, LookSAMAlpha: 0.7}},
-		"esam swp":  {Rho: 0.05, Variant: "esam", Variants: sam.Variants{ESAMBeta: 0.6, ESAMGamma: 1}},
+		"gsam":      {Rho: 0.05, Variant: "gsam", Params: map[string]float64{"gsam-alpha": 0.2}},
+		"looksam":   {Rho: 0.05, Variant: "looksam", Params: map[string]float64{"looksam-k": 5, "looksam-alpha": 0.7}},
+		"esam swp":  {Rho: 0.05, Variant: "esam", Params: map[string]float64{"esam-beta": 0.6, "esam-gamma": 1}},
 		"samon":     {Rho: 0.05, Variant: "samon"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -224,13 +224,13 @@ func TestVariantValidate(t *testing.T) {
 	for _, c := range []sam.Config{
 		{Rho: 0.1, Variant: "nope"},
 		{Rho: 0.1, Variant: "usam", P: 3},
-		{Rho: 0.1, Variant: "gsam", Variants: sam.Variants{RhoMin: 0.2}},
-		{Rho: 0.1, Variant: "gsam", Variants: sam.Variants{LRMax: 0.01, LRMin: 0.1}},
-		{Rho: 0.1, Variant: "looksam", Variants: sam.Variants{LookSAMK: -1}},
-		{Rho: 0.1, Variant: "esam", Variants: sam.Variants{ESAMBeta: 1.5}},
-		{Rho: 0.1, Variant: "esam", Variants: sam.Variants{ESAMBeta: 1e-6}},
-		{Rho: 0.1, Variant: "esam", Variants: sam.Variants{ESAMGamma: 1.5}},
-		{Rho: 0.1, Variant: "esam", Variants: sam.Variants{ESAMGamma: math.NaN()}},
+		{Rho: 0.1, Variant: "gsam", Params: map[string]float64{"rho-min": 0.2}},
+		{Rho: 0.1, Variant: "gsam", LRMax: 0.01, LRMin: 0.1},
+		{Rho: 0.1, Variant: "looksam", Params: map[string]float64{"looksam-k": -1}},
+		{Rho: 0.1, Variant: "esam", Params: map[string]float64{"esam-beta": 1.5}},
+		{Rho: 0.1, Variant: "esam", Params: map[string]float64{"esam-beta": 1e-6}},
+		{Rho: 0.1, Variant: "esam", Params: map[string]float64{"esam-gamma": 1.5}},
+		{Rho: 0.1, Variant: "esam", Params: map[string]float64{"esam-gamma": math.NaN()}},
 		{Rho: 0.1, Variant: "esam", AscentSteps: 2},
 		{Rho: 0.1, Variant: "gsam", M: 4},
 		{Rho: 0.1, AscentSteps: -1},
@@ -293,7 +293,7 @@ func TestESAMDataSelection(t *testing.T) {
 	c := [][]float64{{0.5, -0.2}, {-0.3, 0.4}, {0.1, 0.1}}
 	q := newQuad(a, c...)
 	ex := &quadEx{q: q, n: 3}
-	o, err := sam.New(&optim.SGD{}, layout2(false), sam.Config{Rho: 0.1, Variant: "esam", Variants: sam.Variants{ESAMBeta: 1, ESAMGamma: 0.5}})
+	o, err := sam.New(&optim.SGD{}, layout2(false), sam.Config{Rho: 0.1, Variant: "esam", Params: map[string]float64{"esam-beta": 1, "esam-gamma": 0.5}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +349,7 @@ func TestESAMDataSelection(t *testing.T) {
 // γ < 1 without them is a programming error with a clear message.
 func TestESAMGammaOneIsSAM(t *testing.T) {
 	ref, _ := run(t, sam.Config{Rho: 0.1}, 10, 0.02)
-	got, _ := run(t, sam.Config{Rho: 0.1, Variant: "esam", Variants: sam.Variants{ESAMBeta: 1, ESAMGamma: 1}}, 10, 0.02)
+	got, _ := run(t, sam.Config{Rho: 0.1, Variant: "esam", Params: map[string]float64{"esam-beta": 1, "esam-gamma": 1}}, 10, 0.02)
 	for i := range ref {
 		if got[i] != ref[i] {
 			t.Fatalf("esam β=γ=1: %v, SAM: %v", got, ref)
@@ -367,12 +367,12 @@ func TestESAMGammaOneIsSAM(t *testing.T) {
 func TestESAMConverges(t *testing.T) {
 	q := newQuad([]float64{1, 10}, []float64{0.5, -0.2}, []float64{-0.3, 0.4}, []float64{0.1, 0.1})
 	ex := &quadEx{q: q, n: 3}
-	o, err := sam.New(&optim.SGD{Momentum: 0.5}, layout2(false), sam.Config{Rho: 0.05, Variant: "esam", Variants: sam.Variants{Seed: 1}})
+	o, err := sam.New(&optim.SGD{Momentum: 0.5}, layout2(false), sam.Config{Rho: 0.05, Variant: "esam", Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := o.Config(); c.ESAMBeta != 0.6 || c.ESAMGamma != 0.5 {
-		t.Fatalf("defaults β=%g γ=%g, want 0.6 and 0.5", c.ESAMBeta, c.ESAMGamma)
+	if c := o.Config(); c.Param("esam-beta") != 0.6 || c.Param("esam-gamma") != 0.5 {
+		t.Fatalf("defaults β=%g γ=%g, want 0.6 and 0.5", c.Param("esam-beta"), c.Param("esam-gamma"))
 	}
 	w := []float32{1.2, -0.8}
 	for range 400 {

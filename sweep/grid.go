@@ -36,6 +36,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/samgo/sam"
 	"github.com/samgo/sam/train"
 )
 
@@ -54,8 +55,6 @@ type Spec struct {
 	// split of ValFraction of the pool.
 	Folds       int     `json:"folds,omitempty"`
 	ValFraction float64 `json:"val_fraction,omitempty"`
-	// GSAMRhoMinFollowsRho: with --variant gsam and no --rho-min, ρ_min equals each trial's ρ.
-	GSAMRhoMinFollowsRho bool `json:"gsam_rho_min_follows_rho,omitempty"`
 }
 
 // ParseList parses a comma-separated list of numbers for flag (used in messages). Values must
@@ -163,11 +162,15 @@ func (s *Spec) Config(t Trial) *train.Config {
 	c.Model.Input = nil
 	c.Model.Outputs = 0
 	c.SAM.Rho, c.LR, c.SAM.L2, c.Seed = t.Rho, t.LR, t.L2, t.Seed
-	if s.GSAMRhoMinFollowsRho {
-		c.SAM.RhoMin = t.Rho
-	}
-	if c.SAM.Variant == "esam" {
-		c.SAM.Seed = t.Seed
+	if m, ok := sam.Lookup(c.SAM.Variant); ok {
+		for _, p := range m.Params { // a setting that follows ρ, and was not given, takes the trial's
+			if _, given := c.SAM.Params[p.Name]; p.FollowsRho && !given {
+				c.SAM = c.SAM.With(p.Name, t.Rho)
+			}
+		}
+		if m.Seeded {
+			c.SAM.Seed = t.Seed
+		}
 	}
 	if t.Kind == "final" {
 		c.ValFraction = 0

@@ -107,13 +107,14 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 	if total == 0 {
 		total = c.Epochs * perEpoch
 	}
-	samCfg := c.SAM
-	if samCfg.Variant == "gsam" { // GSAM's ρ follows the learning rate between its extremes
-		samCfg.LRMin, samCfg.LRMax = math.Inf(1), 0
-		for t := 0; t < total; t++ {
-			lr := c.Schedule.LR(c.LR, t, total)
-			samCfg.LRMin, samCfg.LRMax = min(samCfg.LRMin, lr), max(samCfg.LRMax, lr)
-		}
+	samCfg := c.SAM // the run's learning-rate range, for members that follow it (GSAM's ρ)
+	samCfg.LRMin, samCfg.LRMax = math.Inf(1), 0
+	for t := 0; t < total; t++ {
+		lr := c.Schedule.LR(c.LR, t, total)
+		samCfg.LRMin, samCfg.LRMax = min(samCfg.LRMin, lr), max(samCfg.LRMax, lr)
+	}
+	if total == 0 {
+		samCfg.LRMin = 0
 	}
 	opt, err := sam.New(base, &m.Layout, samCfg)
 	if err != nil {

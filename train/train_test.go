@@ -402,10 +402,10 @@ func TestTrainSize(t *testing.T) {
 func TestVariantsTrain(t *testing.T) {
 	for name, s := range map[string]sam.Config{
 		"usam":       {Rho: 0.05, Variant: "usam"},
-		"gsam":       {Rho: 0.05, Variant: "gsam", Variants: sam.Variants{GSAMAlpha: 0.1}},
-		"looksam":    {Rho: 0.05, Variant: "looksam", Variants: sam.Variants{LookSAMK: 5, LookSAMAlpha: 0.7}},
-		"esam":       {Rho: 0.05, Variant: "esam", Variants: sam.Variants{ESAMBeta: 0.6, ESAMGamma: 0.5, Seed: 3}},
-		"esam γ=0.1": {Rho: 0.05, Variant: "esam", Variants: sam.Variants{ESAMBeta: 0.6, ESAMGamma: 0.1, Seed: 3}},
+		"gsam":       {Rho: 0.05, Variant: "gsam", Params: map[string]float64{"gsam-alpha": 0.1}},
+		"looksam":    {Rho: 0.05, Variant: "looksam", Params: map[string]float64{"looksam-k": 5, "looksam-alpha": 0.7}},
+		"esam":       {Rho: 0.05, Variant: "esam", Params: map[string]float64{"esam-beta": 0.6, "esam-gamma": 0.5}, Seed: 3},
+		"esam γ=0.1": {Rho: 0.05, Variant: "esam", Params: map[string]float64{"esam-beta": 0.6, "esam-gamma": 0.1}, Seed: 3},
 		"samon":      {Rho: 0.05, Variant: "samon"},
 	} {
 		t.Run(name, func(t *testing.T) {

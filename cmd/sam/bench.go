@@ -124,9 +124,6 @@ func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64
 	if err != nil {
 		return nil, err
 	}
-	if sc.Variant == "gsam" {
-		sc.LRMin, sc.LRMax = lr, lr
-	}
 	opt, err := sam.New(base, &m.Layout, sc)
 	if err != nil {
 		return nil, err

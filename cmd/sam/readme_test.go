@@ -38,3 +38,32 @@ func TestREADMEFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestREADMEVariants keeps the members table in README.md equal to `sam variants --markdown`,
+// which reads the registry in package sam. After adding a member:
+// go test ./cmd/sam -run TestREADMEVariants -update
+func TestREADMEVariants(t *testing.T) {
+	const begin, end = "<!-- variants:begin (generated: go test ./cmd/sam -run TestREADMEVariants -update) -->\n", "<!-- variants:end -->"
+	code, table, _ := runSam(t, "variants", "--markdown")
+	if code != 0 || !strings.Contains(table, "| `sam` |") {
+		t.Fatalf("sam variants --markdown: exit %d\n%s", code, table)
+	}
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	lo, hi := strings.Index(readme, begin), strings.Index(readme, end)
+	if lo < 0 || hi < lo {
+		t.Fatal("README.md has no variants section markers")
+	}
+	if got := readme[lo+len(begin) : hi]; got != table {
+		if !*update {
+			t.Fatalf("README.md's variants table is stale; run: go test ./cmd/sam -run TestREADMEVariants -update")
+		}
+		readme = readme[:lo+len(begin)] + table + readme[hi:]
+		if err := os.WriteFile("../../README.md", []byte(readme), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

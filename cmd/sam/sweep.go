@@ -166,7 +166,6 @@ func (f *sweepFlags) spec(cmd *cobra.Command) (*sweep.Spec, error) {
 	} else {
 		s.ValFraction = c.ValFraction
 	}
-	s.GSAMRhoMinFollowsRho = c.SAM.Variant == "gsam" && !changed("rho-min")
 	s.Base = *c
 	if err := s.Validate(); err != nil {
 		return nil, err

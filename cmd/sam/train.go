@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/samgo/sam"
 	"github.com/samgo/sam/nn"
 	"github.com/samgo/sam/tensor"
 	"github.com/samgo/sam/train"
@@ -33,9 +34,8 @@ type trainFlags struct {
 	nesterov                                  bool
 	rho, eta, l2                              float64
 	p, variant                                string
-	ascentSteps, lookK                        int
-	gsamAlpha, rhoMin, lookAlpha              float64
-	esamBeta, esamGamma                       float64
+	ascentSteps                               int
+	params                                    map[string]*float64 // the members' settings, by flag name
 	adaptive                                  bool
 	m                                         int
 	batch                                     string
@@ -121,14 +121,22 @@ func (f *trainFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.adaptive, "adaptive", false, "ASAM (Kwon et al. 2021): scale ε by |w|+η on weight tensors; use a larger ρ (0.5–2)")
 	fl.Float64Var(&f.eta, "eta", 0.01, "ASAM η")
 	fl.IntVar(&f.m, "m", 0, "m-sharpness: compute ε and the SAM gradient per chunk of m examples and average them (0 = whole batch)")
-	fl.StringVar(&f.variant, "variant", "sam", "SAM variant: sam, usam (ε = ρg, Andriushchenko & Flammarion 2022), gsam (Zhuang et al. 2022), looksam (Liu et al. 2022), esam (Du et al. 2022), samon (ε on normalisation layers only, Mueller et al. 2023)")
+	fl.StringVar(&f.variant, "variant", "sam", "member of the SAM family: "+memberList())
 	fl.IntVar(&f.ascentSteps, "ascent-steps", 1, "multi-step ascent: k projected steps of size ρ/k to find ε (SAM paper App. C)")
-	fl.Float64Var(&f.gsamAlpha, "gsam-alpha", 0.1, "gsam: weight α of the surrogate-gap term (update g_p − α·g_⊥)")
-	fl.Float64Var(&f.rhoMin, "rho-min", -1, "gsam: ρ at the smallest learning rate; ρ follows the schedule up to --rho (default: --rho, constant)")
-	fl.IntVar(&f.lookK, "looksam-k", 5, "looksam: full SAM every k-th step")
-	fl.Float64Var(&f.lookAlpha, "looksam-alpha", 0.7, "looksam: weight α of the reused ascent direction")
-	fl.Float64Var(&f.esamBeta, "esam-beta", 0.6, "esam: probability of keeping each coordinate of ε (stochastic weight perturbation)")
-	fl.Float64Var(&f.esamGamma, "esam-gamma", 0.5, "esam: fraction of examples whose loss rose most from w to w+ε that the second backward pass uses (sharpness-sensitive data selection; 1 = all)")
+	f.params = map[string]*float64{}
+	for _, m := range sam.Members() {
+		for _, p := range m.Params {
+			v := new(float64)
+			if p.Int {
+				fl.Var((*intValue)(v), p.Name, p.Help)
+				fl.Lookup(p.Name).DefValue = strconv.FormatFloat(p.Default, 'g', -1, 64)
+			} else {
+				fl.Float64Var(v, p.Name, p.Default, p.Help)
+			}
+			*v = p.Default
+			f.params[p.Name] = v
+		}
+	}
 	// Schedule.
 	fl.StringVar(&f.batch, "batch-size", "32", "mini-batch size, or full for full-batch gradient descent")
 	fl.IntVar(&f.epochs, "epochs", 5, "passes over the training set")
@@ -244,33 +252,24 @@ func (f *trainFlags) config(cmd *cobra.Command) (*train.Config, error) {
 	if f.variant != "sam" {
 		c.SAM.Variant = f.variant
 	}
-	variantFlags := map[string][]string{"gsam": {"gsam-alpha", "rho-min"}, "looksam": {"looksam-k", "looksam-alpha"}, "esam": {"esam-beta", "esam-gamma"}}
-	for v, names := range variantFlags {
-		for _, name := range names {
-			if changed(name) && f.variant != v {
-				return nil, fmt.Errorf("--%s: only applies to --variant %s", name, v)
+	m, ok := sam.Lookup(f.variant)
+	if !ok {
+		return nil, fmt.Errorf("--variant: unknown variant %q (want %s)", f.variant, strings.Join(sam.Names(), ", "))
+	}
+	for _, o := range sam.Members() {
+		for _, p := range o.Params {
+			if changed(p.Name) && o != m {
+				return nil, fmt.Errorf("--%s: only applies to --variant %s", p.Name, o.Name)
 			}
 		}
 	}
-	switch f.variant {
-	case "gsam":
-		c.SAM.GSAMAlpha, c.SAM.RhoMin = f.gsamAlpha, f.rhoMin
-		if !changed("rho-min") {
-			c.SAM.RhoMin = f.rho
+	for _, p := range m.Params { // a setting that follows ρ is filled in by the caller, when not given
+		if changed(p.Name) || !p.FollowsRho {
+			c.SAM = c.SAM.With(p.Name, *f.params[p.Name])
 		}
-	case "looksam":
-		if f.lookK < 1 {
-			return nil, fmt.Errorf("--looksam-k: must be ≥ 1, got %d", f.lookK)
-		}
-		c.SAM.LookSAMK, c.SAM.LookSAMAlpha = f.lookK, f.lookAlpha
-	case "esam":
-		if !(f.esamBeta > 0 && f.esamBeta <= 1) {
-			return nil, fmt.Errorf("--esam-beta: must be in (0,1], got %g", f.esamBeta)
-		}
-		if !(f.esamGamma > 0 && f.esamGamma <= 1) {
-			return nil, fmt.Errorf("--esam-gamma: must be in (0,1], got %g", f.esamGamma)
-		}
-		c.SAM.ESAMBeta, c.SAM.ESAMGamma, c.SAM.Seed = f.esamBeta, f.esamGamma, f.seed
+	}
+	if m.Seeded {
+		c.SAM.Seed = f.seed
 	}
 	// Schedule and batches.
 	c.Schedule.Kind, c.Schedule.Warmup = f.schedule, f.warmup
@@ -329,6 +328,7 @@ func runTrain(cmd *cobra.Command, f *trainFlags, stdout, stderr io.Writer) error
 	if err != nil {
 		return usage(err)
 	}
+	c.SAM = fillFollowers(c.SAM)
 	d, err := train.Prepare(c)
 	if err != nil {
 		return usage(err)
