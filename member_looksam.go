@@ -3,6 +3,7 @@ package sam
 import (
 	"math"
 
+	"github.com/samgo/sam/optim"
 	"github.com/samgo/sam/tensor"
 )
 
@@ -18,8 +19,8 @@ func init() {
 			{Name: "looksam-k", Default: 5, Range: "[1,inf)", Int: true, Help: "looksam: full SAM every k-th step"},
 			{Name: "looksam-alpha", Default: 0.7, Range: "[0,inf)", Help: "looksam: weight α of the reused ascent direction"},
 		},
-		New: func(c Config, _ *Perturbation) Rule {
-			return &lookSAM{k: int(c.Param("looksam-k")), alpha: c.Param("looksam-alpha")}
+		New: func(c Config, p *Perturbation) Rule {
+			return &lookSAM{k: int(c.Param("looksam-k")), alpha: c.Param("looksam-alpha"), gv: make([]float32, p.Layout.Size())}
 		},
 	})
 }
@@ -34,9 +35,6 @@ type lookSAM struct {
 }
 
 func (r *lookSAM) Gradient(s *Step) (float64, []float32) {
-	if r.gv == nil {
-		r.gv = make([]float32, len(s.G))
-	}
 	g, gv := s.G, r.gv
 	l := s.Grad(g, 0, s.N)
 	defer func() { r.step++ }()
@@ -54,4 +52,31 @@ func (r *lookSAM) Gradient(s *Step) (float64, []float32) {
 		tensor.Axpy(float32(r.alpha*math.Sqrt(tensor.SumSq64(g))/nv), gv, g)
 	}
 	return l, g
+}
+
+// SaveState implements optim.Stateful: the step count and g_v with its norm.
+func (r *lookSAM) SaveState(s *optim.State, prefix string) {
+	s.PutNumber(prefix+"step", float64(r.step))
+	if r.haveGV {
+		s.PutVector(prefix+"gv", r.gv)
+		s.PutNumber(prefix+"norm_gv", r.normGV)
+	}
+}
+
+// LoadState implements optim.Stateful.
+func (r *lookSAM) LoadState(s *optim.State, prefix string) error {
+	step, err := s.Number(prefix + "step")
+	if err != nil {
+		return err
+	}
+	r.step, r.haveGV = int(step), false
+	gv, err := s.Vector(prefix+"gv", len(r.gv))
+	if err != nil || gv == nil {
+		return err
+	}
+	if r.normGV, err = s.Number(prefix + "norm_gv"); err != nil {
+		return err
+	}
+	r.gv, r.haveGV = gv, true
+	return nil
 }

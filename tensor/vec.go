@@ -271,6 +271,12 @@ func NewBernoulli(p float64, seed uint64) *Bernoulli {
 	return b
 }
 
+// State returns the generators' state, from which SetState continues the stream exactly.
+func (b *Bernoulli) State() [8]uint64 { return b.state }
+
+// SetState continues the stream from a State.
+func (b *Bernoulli) SetState(s [8]uint64) { b.state = s }
+
 // P is the probability of keeping an element: the requested p rounded to a multiple of 2⁻¹⁶.
 func (b *Bernoulli) P() float64 { return float64(b.tm1+1) / 65536 }
 
