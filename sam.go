@@ -54,7 +54,8 @@ type Step struct {
 	G    []float32 // scratch of the parameters' size: the gradient a plain SAM step returns
 	WP   []float32 // scratch: the perturbed point w+ε
 	Eps  *Perturbation
-	Cfg  *Config // the settings, defaults filled in
+	Cfg  *Config         // the settings, defaults filled in
+	Base optim.Optimizer // the base optimizer (members that read its state, e.g. its momentum)
 	eps  []float32
 }
 
@@ -106,7 +107,7 @@ func New(base optim.Optimizer, layout *param.Layout, cfg Config) (*Optimizer, er
 	cfg = cfg.withDefaults()
 	n := layout.Size()
 	o := &Optimizer{cfg: cfg, base: base, layout: layout}
-	o.s = Step{G: make([]float32, n), Cfg: &o.cfg,
+	o.s = Step{G: make([]float32, n), Cfg: &o.cfg, Base: base,
 		Eps: &Perturbation{P: cfg.P, Adaptive: cfg.Adaptive, Eta: float32(cfg.Eta), Layout: layout}}
 	if cfg.Rho > 0 || member(cfg.Variant).RhoFree {
 		o.s.WP = make([]float32, n)
