@@ -57,10 +57,19 @@ type Step struct {
 	Cfg  *Config         // the settings, defaults filled in
 	Base optim.Optimizer // the base optimizer (members that read its state, e.g. its momentum)
 	eps  []float32
+	// first, when set, combines the first pass's gradient and loss across data-parallel
+	// workers (see Optimizer.SetReduce).
+	first Reduce
 }
 
 // Grad evaluates the first pass on examples [lo,hi) at w into g and returns its loss.
-func (s *Step) Grad(g []float32, lo, hi int) float64 { return s.Loss(s.W, g, lo, hi, false) }
+func (s *Step) Grad(g []float32, lo, hi int) float64 {
+	l := s.Loss(s.W, g, lo, hi, false)
+	if s.first != nil {
+		l = s.first(g, l)
+	}
+	return l
+}
 
 // Ascend replaces g, the gradient at w on examples [lo,hi), by the gradient at the ascent point
 // w+ε on the same examples: one step ε = ρ·ĝ, or with --ascent-steps k the projected steps
@@ -93,7 +102,19 @@ type Optimizer struct {
 	layout *param.Layout
 	rule   Rule
 	s      Step
+	final  Reduce
 }
+
+// Reduce combines a gradient and its loss across data-parallel workers in place (the mean over
+// the workers, an all-reduce) and returns the combined loss.
+type Reduce func(g []float32, loss float64) float64
+
+// SetReduce makes the optimizer data-parallel: final combines the gradient that the base
+// optimizer steps with, on every step, before the finite check (so that all workers agree on
+// it); first, when not nil, also combines every first-pass gradient, so that ε is the whole
+// batch's. Without first, each worker's ε comes from its own share of the batch, as in the SAM
+// paper's data-parallel training (m-sharpness with m the per-worker batch).
+func (o *Optimizer) SetReduce(final, first Reduce) { o.final, o.s.first = final, first }
 
 // ErrNonFinite is returned (wrapped) by Step when the loss or gradient is NaN or infinite;
 // the parameters are then left as they were before the step.
@@ -138,9 +159,12 @@ func (o *Optimizer) StepExamples(w []float32, n int, loss Loss, ex Examples, lr 
 	var g []float32
 	if o.cfg.Rho == 0 && !member(o.cfg.Variant).RhoFree {
 		g = s.G
-		l = s.Grad(g, 0, n)
+		l = s.Loss(w, g, 0, n, false)
 	} else {
 		l, g = o.rule.Gradient(s)
+	}
+	if o.final != nil {
+		l = o.final(g, l)
 	}
 	s.T++
 	s.W, s.Loss, s.Ex = nil, nil, nil
