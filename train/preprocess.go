@@ -134,7 +134,7 @@ func (ck *Checkpoint) Preprocessing(warn func(string)) (*Preprocess, error) {
 		return nil, fmt.Errorf("%s: recomputed %v", ck.Path, err)
 	}
 	if warn != nil {
-		warn(fmt.Sprintf("%s was written without its preprocessing; recomputed it from --data %s (retrain, or rewrite it with sam eval --rewrite, to store it)", ck.Path, c.Data))
+		warn(fmt.Sprintf("%s was written without its preprocessing; recomputed it from --data %s (a new run stores it)", ck.Path, c.Data))
 	}
 	ck.Pre = p
 	return p, nil

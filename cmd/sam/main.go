@@ -59,6 +59,8 @@ gradient taken there, which steers training toward flat minima that generalise b
 	root.AddCommand(newLandscapeCmd(stdout, stderr))
 	root.AddCommand(newBenchCmd(stdout, stderr))
 	root.AddCommand(newSweepCmd(stdout, stderr))
+	root.AddCommand(newEvalCmd(stdout, stderr))
+	root.AddCommand(newPredictCmd(stdout, stderr))
 	root.CompletionOptions.DisableDefaultCmd = true
 	err := root.ExecuteContext(ctx)
 	if err == nil {
