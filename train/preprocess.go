@@ -233,7 +233,7 @@ func AlignColumns(s *data.Set, want []string, what string) error {
 	for j, n := range want {
 		i, ok := at[n]
 		if !ok {
-			return fmt.Errorf("%s: no column %q (the model needs the columns %s)", what, n, strings.Join(want, ", "))
+			return fmt.Errorf("%s: no column %q (the model needs the columns %s)", what, n, ListColumns(want))
 		}
 		idx[j] = i
 	}
@@ -303,4 +303,12 @@ func Predictions(logits []float32, n, k int) (class []int, prob [][]float64) {
 func marshalPreprocess(p *Preprocess) (string, error) {
 	b, err := json.Marshal(p)
 	return string(b), err
+}
+
+// ListColumns joins column names for an error message, eliding all but the first eight.
+func ListColumns(cols []string) string {
+	if len(cols) <= 8 {
+		return strings.Join(cols, ", ")
+	}
+	return fmt.Sprintf("%s, … (%d in all)", strings.Join(cols[:8], ", "), len(cols))
 }

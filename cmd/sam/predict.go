@@ -222,7 +222,7 @@ func readCSVInputs(r io.Reader, name string, pre *train.Preprocess) (*inputs, er
 	for j, c := range pre.Columns {
 		i, ok := at[c]
 		if !ok {
-			return nil, fmt.Errorf("--input: %s: no column %q (the model needs %s)", name, c, strings.Join(pre.Columns, ", "))
+			return nil, fmt.Errorf("--input: %s: no column %q (the model needs %s)", name, c, train.ListColumns(pre.Columns))
 		}
 		idx[j] = i
 	}
