@@ -128,6 +128,9 @@ func Decode(b []byte) ([]Tensor, map[string]string, error) {
 			}
 			continue
 		}
+		if name == "" {
+			return nil, nil, errors.New("corrupt safetensors header: a tensor with an empty name")
+		}
 		var e entry
 		if err := json.Unmarshal(msg, &e); err != nil {
 			return nil, nil, fmt.Errorf("corrupt safetensors entry %s: %v", name, err)
