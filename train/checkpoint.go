@@ -81,6 +81,10 @@ func Load(path string) (*Checkpoint, error) {
 	return ck, nil
 }
 
+// maxInput bounds the values of one input example a checkpoint may declare (16 Mi: a
+// 2048×2048 RGB image has 12.6 Mi).
+const maxInput = 1 << 24
+
 // checkSpecSizes bounds every size in a model spec read from a file by the number of values the
 // file stores, so that a hostile header cannot make the model allocate more than the file holds.
 func checkSpecSizes(spec nn.Spec, stored int) error {
@@ -89,6 +93,14 @@ func checkSpecSizes(spec nn.Spec, stored int) error {
 		if v > stored || v < 0 {
 			return fmt.Errorf("model spec size %d exceeds the %d values the file stores", v, stored)
 		}
+	}
+	// Convolutional models have as many weights for any image size: bound the input itself.
+	in := 1
+	for _, v := range spec.Input {
+		if v <= 0 || in > maxInput/v {
+			return fmt.Errorf("model input shape %v is larger than %d values", spec.Input, maxInput)
+		}
+		in *= v
 	}
 	return nil
 }

@@ -178,6 +178,7 @@ func TestHostileSpecIsNotAllocated(t *testing.T) {
 		{Model: "mlp", Input: []int{4}, Outputs: 3, Hidden: []int{1 << 40}, Loss: "ce"},
 		{Model: "resnet", Input: []int{1, 8, 8}, Outputs: 3, Width: 1 << 30, Loss: "ce"},
 		{Model: "mlp", Input: []int{1 << 20}, Outputs: 3, Hidden: []int{1 << 20}, Loss: "ce"},
+		{Model: "resnet", Input: []int{1, 1 << 16, 1 << 16}, Outputs: 3, Loss: "ce"}, // weights do not grow with the image
 	} {
 		js, _ := json.Marshal(spec)
 		var buf strings.Builder
@@ -189,5 +190,39 @@ func TestHostileSpecIsNotAllocated(t *testing.T) {
 		if _, err := DecodeCheckpoint([]byte(buf.String())); err == nil {
 			t.Fatalf("%+v: no error", spec)
 		}
+	}
+}
+
+// TestHugeImageSpecIsRefused: a ResNet's weights do not depend on the image size, so a real
+// ResNet checkpoint whose spec claims 60000×60000 images has matching tensors; it is refused
+// for the input size, before any forward pass could allocate for it.
+func TestHugeImageSpecIsRefused(t *testing.T) {
+	m, err := nn.Build(nn.Spec{Model: "resnet", Input: []int{1, 4, 4}, Outputs: 3, Loss: "ce"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := m.Init("default", 1)
+	p := filepath.Join(t.TempDir(), "r.safetensors")
+	if err := SaveModel(p, m, w, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	ts, meta, err := safetensors.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(p); err != nil {
+		t.Fatal(err)
+	}
+	spec := m.Spec
+	spec.Input = []int{1, 60000, 60000}
+	js, _ := json.Marshal(spec)
+	meta[metaSpec] = string(js)
+	var buf strings.Builder
+	if err := safetensors.Encode(&buf, ts, meta); err != nil {
+		t.Fatal(err)
+	}
+	_, err = DecodeCheckpoint([]byte(buf.String()))
+	if err == nil || !strings.Contains(err.Error(), "input shape") {
+		t.Fatalf("err = %v", err)
 	}
 }

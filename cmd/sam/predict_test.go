@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"image/png"
 	"math/rand/v2"
 	"os"
@@ -253,6 +254,13 @@ func TestPredictImages(t *testing.T) {
 	f, _ := os.Create(filepath.Join(dir, "rgb.png"))
 	png.Encode(f, rgb)
 	f.Close()
+	// A JPEG (lossy: a prediction, not the same logits).
+	jf, _ := os.Create(filepath.Join(dir, "x.jpg"))
+	jpeg.Encode(jf, rgb, &jpeg.Options{Quality: 95})
+	jf.Close()
+	if code, o, e := runSam(t, "predict", "--model", model, "--input", filepath.Join(dir, "x.jpg")); code != 0 || strings.Count(o, "\n") != 2 {
+		t.Fatalf("jpeg: exit %d, %q %q", code, o, e)
+	}
 	for _, in := range []string{filepath.Join(pngs, "img003.png"), filepath.Join(dir, "rgb.png")} {
 		code, o, e = runSam(t, "predict", "--model", model, "--input", in, "--logits")
 		if code != 0 {
