@@ -92,7 +92,7 @@ func readCSV(r io.Reader, name string, o Options) (*Set, error) {
 		}
 	}
 
-	s := &Set{Shape: []int{dim}, FeatureNames: features}
+	s := &Set{Shape: []int{dim}, FeatureNames: features, TargetName: cols[target]}
 	maxLabel := int64(-1)
 	for {
 		rec, err := cr.Read()

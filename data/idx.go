@@ -166,16 +166,11 @@ func (g *gzipMembers) Read(p []byte) (int, error) {
 	}
 }
 
-// readN reads exactly n bytes. It allocates at most a bounded amount ahead
-// of the data actually present, so a lying header cannot exhaust memory.
+// readN reads exactly n bytes. It allocates at most about as much as the data actually
+// present (growing its buffer from 1 MiB by doubling), so a lying header cannot exhaust memory.
 func readN(r io.Reader, n int) ([]byte, error) {
-	const chunk = 1 << 28
-	if n <= chunk {
-		buf := make([]byte, n)
-		k, err := io.ReadFull(r, buf)
-		return buf[:k], err
-	}
-	buf := make([]byte, 0, chunk)
+	const first = 1 << 20
+	buf := make([]byte, 0, min(n, first))
 	for len(buf) < n {
 		if len(buf) == cap(buf) {
 			buf = slices.Grow(buf, min(cap(buf), n-len(buf)))

@@ -18,6 +18,7 @@ type Set struct {
 
 	FeatureNames []string // optional (CSV header names)
 	ClassNames   []string // optional names of the classes, indexed by label
+	TargetName   string   // optional (the CSV target column's name)
 }
 
 // Dim returns the number of features of one example, the product of Shape.
@@ -62,6 +63,7 @@ func (s *Set) Subset(idx []int) *Set {
 		Outputs:      s.Outputs,
 		FeatureNames: slices.Clone(s.FeatureNames),
 		ClassNames:   slices.Clone(s.ClassNames),
+		TargetName:   s.TargetName,
 	}
 	for j, i := range idx {
 		copy(out.X[j*d:(j+1)*d], s.X[i*d:(i+1)*d])

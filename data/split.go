@@ -87,54 +87,8 @@ func identity(n int) []int {
 // Nil sets, sets whose Dim differs from train's and repeats of a set already standardized are
 // skipped; an empty train leaves everything unchanged.
 func Standardize(image bool, train *Set, others ...*Set) {
-	d := train.Dim()
-	n := train.N()
-	if n == 0 || d == 0 {
-		return
-	}
-	mean := make([]float64, d)
-	variance := make([]float64, d)
-	for i := range n {
-		for j, v := range train.X[i*d : (i+1)*d] {
-			mean[j] += float64(v)
-		}
-	}
-	for j := range mean {
-		mean[j] /= float64(n)
-	}
-	for i := range n {
-		for j, v := range train.X[i*d : (i+1)*d] {
-			e := float64(v) - mean[j]
-			variance[j] += e * e
-		}
-	}
-	var avg float64 // σ̄², the mean variance
-	for j := range variance {
-		variance[j] /= float64(n)
-		avg += variance[j] / float64(d)
-	}
-	m := make([]float32, d)
-	k := make([]float32, d)
-	for j := range d {
-		v := variance[j]
-		if image {
-			v = max(v, avg)
-		}
-		m[j], k[j] = float32(mean[j]), float32(invStd(v))
-	}
-	seen := map[*Set]bool{}
-	for _, s := range append([]*Set{train}, others...) {
-		if s == nil || seen[s] || s.Dim() != d {
-			continue
-		}
-		seen[s] = true
-		x := s.X[:s.N()*d]
-		for i := 0; i < len(x); i += d {
-			row := x[i : i+d]
-			for j, v := range row {
-				row[j] = (v - m[j]) * k[j]
-			}
-		}
+	if st := FitStats(image, train); st != nil {
+		st.Apply(append([]*Set{train}, others...)...)
 	}
 }
 

@@ -128,8 +128,11 @@ func Decode(b []byte) ([]Tensor, map[string]string, error) {
 			}
 			continue
 		}
-		var e entry
-		if err := json.Unmarshal(msg, &e); err != nil {
+		if name == "" {
+			return nil, nil, errors.New("corrupt safetensors header: a tensor with an empty name")
+		}
+		e, err := parseEntry(msg)
+		if err != nil {
 			return nil, nil, fmt.Errorf("corrupt safetensors entry %s: %v", name, err)
 		}
 		if e.Dtype != "F32" {
@@ -167,6 +170,37 @@ func Decode(b []byte) ([]Tensor, map[string]string, error) {
 		return nil, nil, fmt.Errorf("safetensors: %d trailing bytes after the last tensor", int64(len(data))-end)
 	}
 	return out, meta, nil
+}
+
+// parseEntry reads a tensor's header entry strictly, as the reference implementation does:
+// exactly the keys dtype, shape and data_offsets (case-sensitive), offsets a pair.
+func parseEntry(msg json.RawMessage) (entry, error) {
+	var e entry
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(msg, &fields); err != nil {
+		return e, err
+	}
+	var offsets []int64
+	for key, dst := range map[string]any{"dtype": &e.Dtype, "shape": &e.Shape, "data_offsets": &offsets} {
+		v, ok := fields[key]
+		if !ok {
+			return e, fmt.Errorf("no %s", key)
+		}
+		if err := json.Unmarshal(v, dst); err != nil {
+			return e, fmt.Errorf("%s: %v", key, err)
+		}
+	}
+	if len(fields) != 3 {
+		return e, errors.New("keys other than dtype, shape and data_offsets")
+	}
+	if len(offsets) != 2 {
+		return e, fmt.Errorf("data_offsets %v is not a pair", offsets)
+	}
+	if e.Shape == nil {
+		e.Shape = []int{}
+	}
+	e.Offsets = [2]int64{offsets[0], offsets[1]}
+	return e, nil
 }
 
 // ReadFile reads and decodes path; errors name the file.

@@ -90,6 +90,9 @@ func ParseList(flag, s string, min float64, strict bool) ([]float64, error) {
 	return out, nil
 }
 
+// maxSeeds bounds --seeds (and a sweep.json's seeds), which sizes the list of trials.
+const maxSeeds = 10000
+
 // Validate checks the grid (not the data: see Check for the fold count).
 func (s *Spec) Validate() error {
 	check := func(flag string, vs []float64, min float64, strict bool) error {
@@ -117,8 +120,8 @@ func (s *Spec) Validate() error {
 	if err := check("l2", s.L2, 0, false); err != nil {
 		return err
 	}
-	if s.Seeds < 1 {
-		return fmt.Errorf("--seeds: must be ≥ 1, got %d", s.Seeds)
+	if s.Seeds < 1 || s.Seeds > maxSeeds {
+		return fmt.Errorf("--seeds: must be in 1..%d, got %d", maxSeeds, s.Seeds)
 	}
 	switch {
 	case s.Folds == 1 || s.Folds < 0:

@@ -190,13 +190,20 @@ func done(dir string) (map[string]*Record, error) {
 		if err != nil {
 			return nil, err
 		}
-		var r Record
-		if json.Unmarshal(b, &r) != nil || r.ID+".json" != name {
-			continue // not a trial file of ours: rerun the trial
-		}
-		out[r.ID] = &r
+		if r := parseRecord(b, name); r != nil {
+			out[r.ID] = r
+		} // else not a trial file of ours: rerun the trial
 	}
 	return out, nil
+}
+
+// parseRecord reads the trial file named name; nil when it is not a trial record of that name.
+func parseRecord(b []byte, name string) *Record {
+	var r Record
+	if json.Unmarshal(b, &r) != nil || r.ID+".json" != name {
+		return nil
+	}
+	return &r
 }
 
 // abort is panicked from the step hook to abandon a trial when the context is cancelled.

@@ -83,6 +83,7 @@ func TestValidate(t *testing.T) {
 		{"zero lr", func(s *Spec) { s.LR = []float64{0} }, "--lr"},
 		{"negative l2", func(s *Spec) { s.L2 = []float64{-1} }, "--l2"},
 		{"no seeds", func(s *Spec) { s.Seeds = 0 }, "--seeds"},
+		{"too many seeds", func(s *Spec) { s.Seeds = 1 << 40 }, "--seeds"},
 		{"one fold", func(s *Spec) { s.Folds = 1 }, "--folds"},
 		{"folds and val", func(s *Spec) { s.ValFraction = 0.1 }, "--folds and --val-fraction"},
 		{"no validation", func(s *Spec) { s.Folds = 0 }, "--val-fraction"},

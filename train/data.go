@@ -13,6 +13,7 @@ type Data struct {
 	Train, Val, Test *data.Set
 	NoisyLabels      int // training labels changed by label noise
 	Image            bool
+	Stats            *data.Stats // the standardisation fitted on Train (nil without it)
 }
 
 // Prepare loads c.Data and draws the splits that c describes, and fills in c.Model.Input and
@@ -26,10 +27,12 @@ func Prepare(c *Config) (*Data, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.Standardize {
-		data.Standardize(src.Image, tr, va, te)
-	}
 	d := &Data{Name: src.Name, Train: tr, Val: va, Test: te, Image: src.Image}
+	if c.Standardize {
+		if d.Stats = data.FitStats(src.Image, tr); d.Stats != nil {
+			d.Stats.Apply(tr, va, te)
+		}
+	}
 	if c.LabelNoise > 0 {
 		if d.NoisyLabels, err = data.AddLabelNoise(tr, c.LabelNoise, c.Seed); err != nil {
 			return nil, err

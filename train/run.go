@@ -249,8 +249,9 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 		sum.TestLoss, sum.TestAcc = evaluate(m, w, d.Test, evalBatch)
 	}
 	res := &Result{Summary: sum, Model: m, Weights: w}
+	pre := NewPreprocess(c, d)
 	if out != "" {
-		if err := SaveModel(filepath.Join(out, "model.safetensors"), m, w, c); err != nil {
+		if err := SaveModel(filepath.Join(out, "model.safetensors"), m, w, c, pre); err != nil {
 			return nil, err
 		}
 		js, err := json.MarshalIndent(sum, "", "  ")
@@ -262,7 +263,7 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 		}
 	}
 	if save != "" {
-		if err := SaveModel(save, m, w, c); err != nil {
+		if err := SaveModel(save, m, w, c, pre); err != nil {
 			return nil, fmt.Errorf("--save: %w", err)
 		}
 	}

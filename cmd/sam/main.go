@@ -60,6 +60,8 @@ gradient taken there, which steers training toward flat minima that generalise b
 	root.AddCommand(newBenchCmd(stdout, stderr))
 	root.AddCommand(newSweepCmd(stdout, stderr))
 	root.AddCommand(newVariantsCmd(stdout))
+	root.AddCommand(newEvalCmd(stdout, stderr))
+	root.AddCommand(newPredictCmd(stdout, stderr))
 	root.CompletionOptions.DisableDefaultCmd = true
 	err := root.ExecuteContext(ctx)
 	if err == nil {

@@ -340,8 +340,8 @@ func runTrain(cmd *cobra.Command, f *trainFlags, stdout, stderr io.Writer) error
 	if out == "" {
 		out = defaultOut(c)
 	}
-	if st, err := os.Stat(out); err == nil && !st.IsDir() {
-		return usage(fmt.Errorf("--out: %s exists and is not a directory", out))
+	if err := checkOutDir(out); err != nil { // unwritable: one line now, not after training
+		return usage(err)
 	}
 	if f.save != "" {
 		if st, err := os.Stat(filepath.Dir(f.save)); err != nil || !st.IsDir() {
