@@ -13,6 +13,8 @@ const (
 	metaFormat = "format" // "sam/v1"
 	metaSpec   = "spec"   // JSON of nn.Spec: enough to rebuild the architecture
 	metaConfig = "config" // JSON of the training Config (data, splits, seed, ...)
+	// MetaClasses is the key of the class names (a JSON array, indexed by label), when the data name them.
+	MetaClasses = "classes"
 )
 
 // SaveModel writes the weights as safetensors, one tensor per span (named as the span, float32,
@@ -29,6 +31,13 @@ func SaveModel(path string, m *nn.Model, w []float32, c *Config) error {
 			return err
 		}
 		meta[metaConfig] = string(cfg)
+		if len(c.ClassNames) > 0 {
+			names, err := json.Marshal(c.ClassNames)
+			if err != nil {
+				return err
+			}
+			meta[MetaClasses] = string(names)
+		}
 	}
 	ts := make([]safetensors.Tensor, 0, len(m.Layout.Spans))
 	for _, s := range m.Layout.Spans {
@@ -87,6 +96,11 @@ func LoadModel(path string) (*nn.Model, []float32, *Config, error) {
 		cfg = new(Config)
 		if err := json.Unmarshal([]byte(meta[metaConfig]), cfg); err != nil {
 			return nil, nil, nil, fmt.Errorf("%s: corrupt run config: %v", path, err)
+		}
+		if meta[MetaClasses] != "" {
+			if err := json.Unmarshal([]byte(meta[MetaClasses]), &cfg.ClassNames); err != nil {
+				return nil, nil, nil, fmt.Errorf("%s: corrupt class names: %v", path, err)
+			}
 		}
 	}
 	return m, w, cfg, nil

@@ -13,6 +13,7 @@ type Data struct {
 	Train, Val, Test *data.Set
 	NoisyLabels      int // training labels changed by label noise
 	Image            bool
+	SkippedImages    int // unreadable images skipped (folder:PATH with --skip-bad-images)
 }
 
 // Prepare loads c.Data and draws the splits that c describes, and fills in c.Model.Input and
@@ -26,16 +27,22 @@ func Prepare(c *Config) (*Data, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.Standardize {
+	if c.Standardize && src.Channelwise {
+		data.StandardizeChannels(tr, va, te)
+	} else if c.Standardize {
 		data.Standardize(src.Image, tr, va, te)
 	}
-	d := &Data{Name: src.Name, Train: tr, Val: va, Test: te, Image: src.Image}
+	d := &Data{Name: src.Name, Train: tr, Val: va, Test: te, Image: src.Image, SkippedImages: src.Skipped}
+	c.ClassNames = tr.ClassNames
 	if c.LabelNoise > 0 {
 		if d.NoisyLabels, err = data.AddLabelNoise(tr, c.LabelNoise, c.Seed); err != nil {
 			return nil, err
 		}
 	}
 	if err := c.FitModel(tr); err != nil {
+		return nil, err
+	}
+	if err := CheckAugment(c.Images.Augment, tr.Shape); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -48,7 +55,7 @@ func (c *Config) Open() (*data.Source, error) {
 	if c.Task == "regression" {
 		task = data.Regression
 	}
-	src, err := data.Open(c.Data, data.Options{Target: c.Target, Task: task, Dir: c.DataDir})
+	src, err := data.Open(c.Data, c.dataOptions(task))
 	if err != nil {
 		return nil, err
 	}
