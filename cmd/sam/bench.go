@@ -37,7 +37,7 @@ type benchResult struct {
 func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
 	var f trainFlags
 	var batch, classes int
-	var input, profile string
+	var input, image, profile string
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Time training steps of a model on synthetic data and print one JSON line",
@@ -58,6 +58,16 @@ products), 2 passes for SAM.`,
 				return usage(fmt.Errorf("--classes: must be ≥ 1, got %d", classes))
 			}
 			var shape []int
+			if image != "" {
+				if cmd.Flags().Changed("input") {
+					return usage(fmt.Errorf("--image/--input: give one of them"))
+				}
+				hwc, err := parseImageShape(image)
+				if err != nil {
+					return usage(err)
+				}
+				input = fmt.Sprintf("%d,%d,%d", hwc[2], hwc[0], hwc[1])
+			}
 			for _, s := range strings.Split(input, ",") {
 				d, err := strconv.Atoi(strings.TrimSpace(s))
 				if err != nil || d <= 0 {
@@ -100,10 +110,12 @@ products), 2 passes for SAM.`,
 	fl := cmd.Flags()
 	fl.IntVar(&batch, "batch", 128, "examples per step")
 	fl.StringVar(&input, "input", "1,28,28", "shape of one synthetic example")
+	fl.StringVar(&image, "image", "", "shape of one synthetic image as HxWxC, such as 32x32x3 (instead of --input C,H,W)")
 	fl.IntVar(&classes, "classes", 10, "number of classes (outputs) of the synthetic task")
 	fl.StringVar(&profile, "cpuprofile", "", "write a Go CPU profile of the timed steps to this file (go tool pprof)")
 	for _, name := range []string{"data", "data-dir", "target", "val-fraction", "test-fraction", "standardize", "label-noise", "train-size",
-		"epochs", "batch-size", "schedule", "warmup", "lr-step", "lr-gamma", "min-lr", "out", "save", "quiet"} {
+		"epochs", "batch-size", "schedule", "warmup", "lr-step", "lr-gamma", "min-lr", "out", "save", "quiet",
+		"cifar100-labels", "image-size", "channels", "skip-bad-images", "augment", "crop-pad", "cutout"} {
 		fl.MarkHidden(name)
 	}
 	return cmd
@@ -194,4 +206,21 @@ func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64
 	return &benchResult{Model: spec.Model, Parameters: m.Layout.Size(), Batch: batch, Opt: oc.Name, Rho: sc.Rho, Variant: variant,
 		Threads: tensor.Threads(), StepsPerSec: float64(steps) / sec,
 		ExamplesPerSec: float64(steps*batch) / sec, GFLOPs: flops / sec / 1e9}, nil
+}
+
+// parseImageShape reads HxWxC (such as 32x32x3) as [H, W, C].
+func parseImageShape(s string) ([3]int, error) {
+	var d [3]int
+	parts := strings.Split(strings.ToLower(s), "x")
+	if len(parts) != 3 {
+		return d, fmt.Errorf("--image: want HxWxC such as 32x32x3, got %q", s)
+	}
+	for i, p := range parts {
+		v, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || v <= 0 {
+			return d, fmt.Errorf("--image: want HxWxC with positive sizes such as 32x32x3, got %q", s)
+		}
+		d[i] = v
+	}
+	return d, nil
 }
