@@ -79,8 +79,8 @@ func (c *Config) dataOptions(task data.Task) data.Options {
 		CIFAR100Coarse: c.Images.CIFAR100Labels == "coarse", Images: c.Images.Folder}
 }
 
-// augmenter applies an Augment to batches of images of shape [C,H,W] in place.
-type augmenter struct {
+// Augmenter applies an Augment to batches of images of shape [C,H,W] in place.
+type Augmenter struct {
 	a       Augment
 	c, h, w int
 	rng     *rand.Rand
@@ -95,16 +95,16 @@ type augDraw struct {
 	cy, cx int  // cutout centre
 }
 
-// newAugmenter returns the augmenter of a for examples of the given shape drawing from seed,
+// NewAugmenter returns the augmenter of a for examples of the given shape drawing from seed,
 // or nil when a does nothing. Augmentation needs image data and a cutout no larger than it.
-func newAugmenter(a Augment, shape []int, seed uint64) (*augmenter, error) {
+func NewAugmenter(a Augment, shape []int, seed uint64) (*Augmenter, error) {
 	if !a.On() {
 		return nil, nil
 	}
 	if len(shape) != 3 {
 		return nil, fmt.Errorf("--augment: needs image data [C,H,W], got examples of shape %v", shape)
 	}
-	g := &augmenter{a: a, c: shape[0], h: shape[1], w: shape[2], rng: rand.New(rand.NewPCG(seed, 0xa06))}
+	g := &Augmenter{a: a, c: shape[0], h: shape[1], w: shape[2], rng: rand.New(rand.NewPCG(seed, 0xa06))}
 	if a.Crop && (a.Pad >= g.h || a.Pad >= g.w) {
 		return nil, fmt.Errorf("--crop-pad: %d is not smaller than the %d×%d images", a.Pad, g.h, g.w)
 	}
@@ -116,12 +116,12 @@ func newAugmenter(a Augment, shape []int, seed uint64) (*augmenter, error) {
 
 // CheckAugment reports whether a can apply to examples of the given shape.
 func CheckAugment(a Augment, shape []int) error {
-	_, err := newAugmenter(a, shape, 0)
+	_, err := NewAugmenter(a, shape, 0)
 	return err
 }
 
 // draw draws the augmentation of n examples, one example after the other.
-func (g *augmenter) draw(n int) {
+func (g *Augmenter) draw(n int) {
 	g.draws = g.draws[:0]
 	for range n {
 		var d augDraw
@@ -138,9 +138,9 @@ func (g *augmenter) draw(n int) {
 	}
 }
 
-// apply draws and applies the augmentation of the n examples in x, in place, on the worker
+// Apply draws and applies the augmentation of the n examples in x, in place, on the worker
 // threads.
-func (g *augmenter) apply(x []float32, n int) {
+func (g *Augmenter) Apply(x []float32, n int) {
 	g.draw(n)
 	g.src = append(g.src[:0], x[:n*g.c*g.h*g.w]...)
 	d := g.c * g.h * g.w
@@ -152,7 +152,7 @@ func (g *augmenter) apply(x []float32, n int) {
 }
 
 // one writes the augmentation d of the image src into dst.
-func (g *augmenter) one(d augDraw, src, dst []float32) {
+func (g *Augmenter) one(d augDraw, src, dst []float32) {
 	h, w, p := g.h, g.w, g.h*g.w
 	oy, ox := 0, 0 // the crop: output (y, x) reads input (y+oy, x+ox)
 	if g.a.Crop {

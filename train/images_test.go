@@ -44,7 +44,7 @@ func TestAugmentHandComputed(t *testing.T) {
 			[]float32{0, 0, 0, 0, 0, 2, 0, 6, 5}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g, err := newAugmenter(tc.a, []int{2, 3, 3}, 1)
+			g, err := NewAugmenter(tc.a, []int{2, 3, 3}, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,12 +77,12 @@ func TestAugmentDraws(t *testing.T) {
 	var ref []float32
 	for _, threads := range []int{1, 2, 7} {
 		old := tensor.SetThreads(threads)
-		g, err := newAugmenter(a, shape, 9)
+		g, err := NewAugmenter(a, shape, 9)
 		if err != nil {
 			t.Fatal(err)
 		}
 		b := slices.Clone(x)
-		g.apply(b, n)
+		g.Apply(b, n)
 		tensor.SetThreads(old)
 		if ref == nil {
 			ref = b
@@ -114,16 +114,16 @@ func TestAugmentDraws(t *testing.T) {
 			t.Fatalf("threads %d: the augmented batch differs", threads)
 		}
 	}
-	if _, err := newAugmenter(Augment{Cutout: 7}, shape, 1); err == nil || !strings.Contains(err.Error(), "--cutout") {
+	if _, err := NewAugmenter(Augment{Cutout: 7}, shape, 1); err == nil || !strings.Contains(err.Error(), "--cutout") {
 		t.Errorf("a cutout larger than the image: %v", err)
 	}
-	if _, err := newAugmenter(Augment{Crop: true, Pad: 5}, shape, 1); err == nil || !strings.Contains(err.Error(), "--crop-pad") {
+	if _, err := NewAugmenter(Augment{Crop: true, Pad: 5}, shape, 1); err == nil || !strings.Contains(err.Error(), "--crop-pad") {
 		t.Errorf("a padding as large as the image: %v", err)
 	}
-	if _, err := newAugmenter(Augment{Flip: true}, []int{12}, 1); err == nil || !strings.Contains(err.Error(), "image data") {
+	if _, err := NewAugmenter(Augment{Flip: true}, []int{12}, 1); err == nil || !strings.Contains(err.Error(), "image data") {
 		t.Errorf("tabular data: %v", err)
 	}
-	if g, err := newAugmenter(Augment{}, shape, 1); g != nil || err != nil {
+	if g, err := NewAugmenter(Augment{}, shape, 1); g != nil || err != nil {
 		t.Errorf("no augmentation: %v, %v", g, err)
 	}
 }

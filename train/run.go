@@ -119,7 +119,7 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	aug, err := newAugmenter(c.Images.Augment, d.Train.Shape, c.Seed)
+	aug, err := NewAugmenter(c.Images.Augment, d.Train.Shape, c.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +194,7 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 			gather(tr, perm[lo:hi], bx, blab, by)
 		}
 		if aug != nil {
-			aug.apply(bx, rows)
+			aug.Apply(bx, rows)
 		}
 		lr := c.Schedule.LR(c.LR, step, total)
 		ex.X, ex.N, ex.T = bx[:rows*dim], rows, nn.Target{}

@@ -17,6 +17,7 @@ import (
 	"github.com/samgo/sam/nn"
 	"github.com/samgo/sam/optim"
 	"github.com/samgo/sam/tensor"
+	"github.com/samgo/sam/train"
 )
 
 // benchResult is the JSON line `sam bench` prints.
@@ -27,6 +28,7 @@ type benchResult struct {
 	Opt            string  `json:"opt"`
 	Rho            float64 `json:"rho"`
 	Variant        string  `json:"variant"`
+	Augment        string  `json:"augment,omitempty"`
 	Threads        int     `json:"threads"`
 	StepsPerSec    float64 `json:"steps_per_sec"`
 	ExamplesPerSec float64 `json:"examples_per_sec"`
@@ -98,7 +100,7 @@ products), 2 passes for SAM.`,
 				}
 				defer prof.Close()
 			}
-			res, err := bench(c.Model, c.Init, c.Optimizer, c.SAM, c.LR, batch, steps, f.threads, f.seed, prof)
+			res, err := bench(c.Model, c.Init, c.Optimizer, c.SAM, c.LR, batch, steps, f.threads, f.seed, prof, c.Images.Augment)
 			if err != nil {
 				return usage(err)
 			}
@@ -115,7 +117,7 @@ products), 2 passes for SAM.`,
 	fl.StringVar(&profile, "cpuprofile", "", "write a Go CPU profile of the timed steps to this file (go tool pprof)")
 	for _, name := range []string{"data", "data-dir", "target", "val-fraction", "test-fraction", "standardize", "label-noise", "train-size",
 		"epochs", "batch-size", "schedule", "warmup", "lr-step", "lr-gamma", "min-lr", "out", "save", "quiet",
-		"cifar100-labels", "image-size", "channels", "skip-bad-images", "augment", "crop-pad", "cutout"} {
+		"cifar100-labels", "image-size", "channels", "skip-bad-images"} {
 		fl.MarkHidden(name)
 	}
 	return cmd
@@ -123,7 +125,7 @@ products), 2 passes for SAM.`,
 
 // bench times steps training steps after a warm-up and returns the measured rates.
 // When prof is not nil, a CPU profile of the timed steps is written to it.
-func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64, batch, steps, threads int, seed uint64, prof io.Writer) (*benchResult, error) {
+func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64, batch, steps, threads int, seed uint64, prof io.Writer, augment train.Augment) (*benchResult, error) {
 	m, err := nn.Build(spec)
 	if err != nil {
 		return nil, err
@@ -175,7 +177,20 @@ func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64
 		return l
 	}
 	ex := &nn.Examples{Model: m, Ctx: ctx, X: x, T: t, N: batch}
-	step := func() error { _, err := opt.StepExamples(w, batch, loss, ex, lr); return err }
+	// With --augment each step copies the batch in and augments it, as training does.
+	aug, err := train.NewAugmenter(augment, spec.Input, seed)
+	if err != nil {
+		return nil, err
+	}
+	orig := append([]float32(nil), x...)
+	step := func() error {
+		if aug != nil {
+			copy(x, orig)
+			aug.Apply(x, batch)
+		}
+		_, err := opt.StepExamples(w, batch, loss, ex, lr)
+		return err
+	}
 	for range max(3, steps/10) {
 		if err := step(); err != nil {
 			return nil, fmt.Errorf("warm-up diverged (lower --lr): %v", err)
@@ -203,8 +218,17 @@ func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64
 	if variant == "" {
 		variant = "sam"
 	}
+	var augs []string
+	for _, on := range []struct {
+		name string
+		on   bool
+	}{{"crop", augment.Crop}, {"flip", augment.Flip}, {"cutout", augment.Cutout > 0}} {
+		if on.on {
+			augs = append(augs, on.name)
+		}
+	}
 	return &benchResult{Model: spec.Model, Parameters: m.Layout.Size(), Batch: batch, Opt: oc.Name, Rho: sc.Rho, Variant: variant,
-		Threads: tensor.Threads(), StepsPerSec: float64(steps) / sec,
+		Augment: strings.Join(augs, ","), Threads: tensor.Threads(), StepsPerSec: float64(steps) / sec,
 		ExamplesPerSec: float64(steps*batch) / sec, GFLOPs: flops / sec / 1e9}, nil
 }
 

@@ -229,6 +229,14 @@ func TestBenchWRN(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil || r["model"] != "wrn" || r["steps_per_sec"].(float64) <= 0 {
 		t.Fatalf("%v: %q", err, stdout)
 	}
+	code, stdout, stderr = runSam(t, "bench", "--model", "wrn", "--depth", "10", "--image", "8x8x3", "--batch", "4", "--steps", "1",
+		"--opt", "sgd", "--augment", "crop,flip,cutout", "--cutout", "4")
+	if code != 0 || !strings.Contains(stdout, `"augment":"crop,flip,cutout"`) {
+		t.Fatalf("exit %d: %s %s", code, stdout, stderr)
+	}
+	if code, _, stderr := runSam(t, "bench", "--model", "mlp", "--input", "8", "--augment", "flip"); code != 2 || !strings.Contains(stderr, "--augment") {
+		t.Errorf("augmenting tabular data: exit %d, %q", code, stderr)
+	}
 	for _, bad := range [][]string{{"--image", "32x32"}, {"--image", "32x32x0"}, {"--image", "8x8x3", "--input", "3,8,8"}} {
 		if code, _, stderr := runSam(t, append([]string{"bench", "--model", "wrn"}, bad...)...); code != 2 || !strings.Contains(stderr, "--image") {
 			t.Errorf("%v: exit %d, %q", bad, code, stderr)
