@@ -122,6 +122,12 @@ func TestCIFARRecipe(t *testing.T) {
 		t.Errorf("summary: %v, %+v", err, sum)
 	}
 
+	// Exact Hessian-vector products of the WideResNet, through the checkpoint's own CIFAR data.
+	code, stdout, stderr := runSam(t, "sharpness", "--model", filepath.Join(out, "model.safetensors"), "--subset", "8",
+		"--hvp", "exact", "--top-k", "1", "--lanczos-steps", "4", "--trace-samples", "0", "--steps", "1", "--quiet", "--out", out)
+	if code != 0 || !strings.Contains(stdout, "exact") {
+		t.Fatalf("sam sharpness on the WRN: exit %d: %s %s", code, stdout, stderr)
+	}
 	out = filepath.Join(dir, "run100")
 	t.Setenv("SAM_CIFAR100_DIR", c100)
 	trainOK(t, append(small(map[string]string{"--data": "cifar100", "--out": out}), "--cifar100-labels", "coarse")...)
@@ -148,7 +154,7 @@ func TestCIFARRecipe(t *testing.T) {
 	broken := filepath.Join(folder, "train", "green", "img04.png")
 	fixture.WriteFile(t, broken, []byte("\x89PNG\r\n\x1a\nbroken"))
 	out = filepath.Join(dir, "runbroken")
-	code, _, stderr := runSam(t, "train", "--quiet", "--data", "folder:"+folder, "--model", "logistic", "--epochs", "1", "--out", out)
+	code, _, stderr = runSam(t, "train", "--quiet", "--data", "folder:"+folder, "--model", "logistic", "--epochs", "1", "--out", out)
 	if code != 2 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, broken) {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
