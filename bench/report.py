@@ -27,23 +27,42 @@ def rss(impl, **kw):
     return max([r.get("max_rss_mb", 0) for r in rs]) if rs else float("nan")
 
 
-cpu = "unknown CPU"
-mhz = None
-try:
+def this_machine():
+    """The CPU model, clock (MHz), logical cores and AVX-512 support of the machine running this."""
+    cpu, mhz = "unknown CPU", None
     info = open("/proc/cpuinfo").read()
-    cpu = re.search(r"model name\s*:\s*(.*)", info).group(1)
-    mhz = max(float(m) for m in re.findall(r"cpu MHz\s*:\s*([\d.]+)", info))
-except Exception:
-    pass
-try:
-    out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    m = re.search(r"CPU max MHz:\s*([\d.]+)", out)
-    if m:
-        mhz = float(m.group(1))
-except Exception:
-    pass
-cores = len(re.findall(r"^processor", open("/proc/cpuinfo").read(), re.M))
-rounds = len({r["round"] for r in rows})
+    try:
+        cpu = re.search(r"model name\s*:\s*(.*)", info).group(1)
+        mhz = max(float(m) for m in re.findall(r"cpu MHz\s*:\s*([\d.]+)", info))
+    except Exception:
+        pass
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        m = re.search(r"CPU max MHz:\s*([\d.]+)", out)
+        if m:
+            mhz = float(m.group(1))
+    except Exception:
+        pass
+    flags = re.search(r"^flags\s*:(.*)$", info, re.M)
+    return {"cpu": cpu, "mhz": mhz, "cores": len(re.findall(r"^processor", info, re.M)),
+            "avx512": bool(flags and " avx512f" in flags.group(1))}
+
+
+if len(sys.argv) > 2 and sys.argv[2] == "--machine":  # bench/run.sh records where it measures
+    print(json.dumps(this_machine()))
+    sys.exit(0)
+
+
+def machine(scope):
+    """The machine that bench/run.sh recorded for a scope of measurements ("all": the main rounds,
+    "wrn": the WideResNet rows), else the machine running this."""
+    ms = [r for r in rows if r["impl"] == "machine" and r.get("scope") == scope]
+    return ms[-1] if ms else this_machine()
+
+
+host = machine("all")
+cpu, mhz, cores = host["cpu"], host["mhz"], host["cores"]
+rounds = len({r["round"] for r in rows if r["impl"] not in ("machine", "wrn", "torchwrn", "wrnaug", "augbatch")})
 torch_version = next((r["torch"] for r in rows if r["impl"] == "torch"), "?")
 
 print("# Benchmarks\n")
@@ -75,8 +94,7 @@ for model in ["mlp", "cnn"]:
     print("| %s | %.2f | %.2f |" % (model, ratio("go"), ratio("torch")))
 
 print("\n## SGEMM 1024³\n")
-flags = re.search(r"^flags\s*:(.*)$", open("/proc/cpuinfo").read(), re.M)
-avx512 = bool(flags and " avx512f" in flags.group(1))
+avx512 = host["avx512"]
 peak1 = 32 * mhz / 1000 if mhz else None
 print("The issue's peak: cores × 32 fp32 FLOP/cycle (AVX2, two FMA units) × clock"
       + (" = %.0f GFLOP/s per core at the nominal %.0f MHz." % (peak1, mhz) if peak1 else "."))
@@ -99,3 +117,32 @@ for impl, title in (("variant", "MLP 784-256-256-10"), ("cnnvariant", "CNN")):
     for flags in dict.fromkeys(r["flags"] for r in rows if r["impl"] == impl):
         s = med([r["steps_per_sec"] for r in group(impl, flags=flags)])
         print("| `%s` | %.1f | %.2f |" % (flags, s, base / s))
+
+if group("wrn"):
+    print("\n## WideResNet-16-4 (2,748,890 parameters), synthetic 32×32×3 images, batch 32, SGD\n")
+    print("`sam bench --model wrn --depth 16 --width 4 --image 32x32x3 --batch 32` and the same model in PyTorch "
+          "(bench/torch_bench.py --model wrn-16-4), alternating; %d round(s), the best of each; machine: %s, %d logical cores."
+          % (len({r["round"] for r in group("wrn")}), machine("wrn")["cpu"], machine("wrn")["cores"]))
+    print("\n| step | this project, 1 thread | 2 threads | PyTorch, 1 thread | 2 threads | ratio to PyTorch's best | peak memory (MiB), project / PyTorch |")
+    print("|---|---|---|---|---|---|---|")
+    for rho, name in [(0, "SGD"), (0.05, "SAM")]:
+        g1, g2 = rate("wrn", rho=rho, threads=1), rate("wrn", rho=rho, threads=2)
+        t1, t2 = rate("torchwrn", rho=rho, threads=1), rate("torchwrn", rho=rho, threads=2)
+        print("| %s | %.3f | %.3f | %.3f | %.3f | %.2f× | %.0f / %.0f |" % (
+            name, g1, g2, t1, t2, max(g1, g2) / max(t1, t2), rss("wrn", rho=rho), rss("torchwrn", rho=rho)))
+if group("wrnaug"):
+    print("\n## Augmentation cost (this project, WideResNet-16-4 SAM step, batch 32, all cores)\n")
+    if group("augbatch"):
+        ns = min(r["ns_per_batch"] for r in group("augbatch"))
+        best = max(r["steps_per_sec"] for r in group("wrnaug") + group("wrn", rho=0.05))
+        print("Augmenting a batch (`go test ./train -bench Augment`, crop+flip+cutout of 128 images of 3×32×32) takes %.2f ms, "
+              "so %.3f ms for a batch of 32: %.3f%% of the fastest SAM step of this model measured here (%.2f s). "
+              "The whole-step timings below, alternating with and without `--augment` three times, cannot resolve that: "
+              "on this shared VM (other jobs ran during the measurement) step rates vary far more from run to run.\n"
+              % (ns / 1e6, ns / 4e6, 100 * ns / 4e9 * best, 1 / best))
+    print("| flags | steps/s (best of %d) | step time ÷ without augmentation |" % len([r for r in group("wrnaug") if not r.get("augment")]))
+    print("|---|---|---|")
+    base = med([r["steps_per_sec"] for r in group("wrnaug") if not r.get("augment")])
+    for aug in dict.fromkeys(r.get("augment", "") for r in group("wrnaug")):
+        v = med([r["steps_per_sec"] for r in group("wrnaug") if r.get("augment", "") == aug])
+        print("| %s | %.3f | %.3f |" % ("`--augment %s`" % aug if aug else "none", v, base / v))

@@ -2,6 +2,8 @@
 # Side-by-side benchmark of this project against PyTorch 1.13 (Debian's python3-torch, a
 # benchmark peer only) on this machine, alternating the two in one run; writes BENCHMARKS.md.
 #   bash bench/run.sh            # ROUNDS=3 by default; about 8 minutes on 2 cores (ROUNDS=5: 13)
+#   bash bench/run.sh wrn        # only the WideResNet-16-4 rows (WRN_ROUNDS=1: about 5 minutes),
+#                                # keeping the other measurements of bench/results.jsonl
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3 # Debian's Python, where python3-torch installs
@@ -14,11 +16,36 @@ if ! "$PY" -c "import torch" 2>/dev/null || ! dpkg -s libopenblas0-pthread >/dev
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch libopenblas0-pthread >/dev/null
 fi
 ROUNDS=${ROUNDS:-3}
+MODE=${1:-all}
 out=$(mktemp -d)
 go build -o "$out/sam" ./cmd/sam
 go build -o "$out/gemm" ./bench/gemm
 res="$out/results.jsonl"
 tag() { sed "s/^{/{\"impl\":\"$1\",\"round\":$2,/" >> "$res"; }
+# WideResNet-16-4 on synthetic 32×32×3 images, batch 32 (a CPU-sized batch for this model), both
+# implementations; then the project's SAM step with and without crop+flip+cutout.
+wrn_round() {
+  for rho in 0 0.05; do
+    for th in 1 2; do
+      "$out/sam" bench --model wrn --depth 16 --width 4 --image 32x32x3 --batch 32 --opt sgd --lr 0.01 --rho "$rho" --threads "$th" --steps 3 | tag wrn "$1"
+      "$PY" bench/torch_bench.py --model wrn-16-4 --batch 32 --rho "$rho" --threads "$th" --steps 3 | tag torchwrn "$1"
+    done
+  done
+  # Alternating, three times: interference on this VM only slows runs, the best of each counts.
+  for _ in 1 2 3; do
+    for a in "" "--augment crop,flip,cutout"; do
+      "$out/sam" bench --model wrn --depth 16 --width 4 --image 32x32x3 --batch 32 --opt sgd --lr 0.01 --rho 0.05 --steps 3 $a | tag wrnaug "$1"
+    done
+  done
+  # The augmentation alone: crop+flip+cutout of a batch of 128 images of 3×32×32 (all cores).
+  go test ./train -run '^$' -bench '^BenchmarkAugment$' -benchtime 200x | awk '/^BenchmarkAugment/ {printf "{\"batch\":128,\"ns_per_batch\":%s}\n", $3}' | tag augbatch "$1"
+}
+if [ "$MODE" = wrn ]; then
+  ROUNDS=0
+  grep -v '"impl":"\(wrn\|torchwrn\|wrnaug\|augbatch\)"' bench/results.jsonl | grep -v '"scope":"wrn"' > "$res" || true
+else
+  "$PY" bench/report.py /dev/null --machine | sed 's/^{/{"impl":"machine","scope":"all","round":0,/' >> "$res"
+fi
 for r in $(seq "$ROUNDS"); do
   echo "bench: round $r of $ROUNDS" >&2
   for model in mlp cnn; do
@@ -57,6 +84,11 @@ for _ in range(5):
     t = time.perf_counter(); a @ b; best = max(best, 2 * 1024**3 / (time.perf_counter() - t) / 1e9)
 print(json.dumps({'n': 1024, 'threads': $th, 'gflops': best}))" | tag torchgemm "$r"
   done
+done
+"$PY" bench/report.py /dev/null --machine | sed 's/^{/{"impl":"machine","scope":"wrn","round":0,/' >> "$res"
+for r in $(seq "${WRN_ROUNDS:-1}"); do
+  echo "bench: WideResNet round $r" >&2
+  wrn_round "$r"
 done
 "$PY" bench/report.py "$res" > BENCHMARKS.md
 cp "$res" bench/results.jsonl

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch peer of `sam bench`: times SGD or SAM (two-pass, davda54/sam style) training steps of
-the same MLP or CNN on synthetic MNIST-shaped data and prints one JSON line.
+the same MLP or CNN on synthetic MNIST-shaped data, or of the same WideResNet-d-k on synthetic
+32×32×3 images, and prints one JSON line.
 
 Used by bench/run.sh only; PyTorch is a benchmark peer, never a dependency of the project.
 """
@@ -13,7 +14,39 @@ import torch
 import torch.nn as nn
 
 
+class WideBlock(nn.Module):
+    """WideResNet's pre-activation block: BN-ReLU-conv3×3-BN-ReLU-conv3×3 plus the input, the
+    shortcut a 1×1 convolution of the first BN-ReLU output where the shape changes (as the
+    project's --model wrn)."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.bn1, self.bn2 = nn.BatchNorm2d(cin), nn.BatchNorm2d(cout)
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.short = None if cin == cout and stride == 1 else nn.Conv2d(cin, cout, 1, stride, 0, bias=False)
+
+    def forward(self, x):
+        a = torch.relu(self.bn1(x))
+        y = self.conv2(torch.relu(self.bn2(self.conv1(a))))
+        return y + (x if self.short is None else self.short(a))
+
+
+def wrn(depth, k, classes=10):
+    n = (depth - 4) // 6
+    layers, cin = [nn.Conv2d(3, 16, 3, 1, 1, bias=False)], 16
+    for stage, width in enumerate([16 * k, 32 * k, 64 * k]):
+        for b in range(n):
+            layers.append(WideBlock(cin, width, 2 if stage > 0 and b == 0 else 1))
+            cin = width
+    layers += [nn.BatchNorm2d(cin), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, classes)]
+    return nn.Sequential(*layers)
+
+
 def model(name):
+    if name.startswith("wrn-"):  # wrn-DEPTH-WIDTH
+        _, d, k = name.split("-")
+        return wrn(int(d), int(k))
     if name == "mlp":
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
                              nn.Linear(256, 10))
@@ -38,7 +71,7 @@ def main():
     m = model(a.model)
     opt = torch.optim.SGD(m.parameters(), lr=a.lr)
     lossf = nn.CrossEntropyLoss()
-    x = torch.randn(a.batch, 1, 28, 28)
+    x = torch.randn(a.batch, 3, 32, 32) if a.model.startswith("wrn-") else torch.randn(a.batch, 1, 28, 28)
     y = torch.randint(0, 10, (a.batch,))
     params = list(m.parameters())
 

@@ -60,7 +60,7 @@ func TestOpenErrors(t *testing.T) {
 		o    Options
 		want []string
 	}{
-		{"cifar10", Options{}, []string{`"cifar10"`, "mnist, fashion-mnist, iris", "csv:PATH"}},
+		{"cifar1000", Options{}, []string{`"cifar1000"`, "mnist, fashion-mnist, cifar10, cifar100, iris", "csv:PATH", "folder:PATH"}},
 		{"", Options{}, []string{"unknown data set"}},
 		{"csv:", Options{}, []string{"csv:PATH"}},
 		{"iris", Options{Target: "species"}, []string{"iris", `"species"`, "csv:PATH"}},

@@ -241,6 +241,8 @@ func TestModelGradients(t *testing.T) {
 		{"mlp dropout", Spec{Model: "mlp", Input: []int{5}, Outputs: 3, Hidden: []int{8}, Activation: "tanh", Dropout: 0.25, Loss: "ce"}},
 		{"cnn", Spec{Model: "cnn", Input: []int{1, 6, 6}, Outputs: 3, Loss: "ce"}},
 		{"resnet", Spec{Model: "resnet", Input: []int{2, 8, 8}, Outputs: 3, Loss: "ce"}},
+		{"wrn-10-1", Spec{Model: "wrn", Depth: 10, Width: 1, Input: []int{3, 8, 8}, Outputs: 3, Loss: "ce"}},
+		{"wrn-10-2 dropout", Spec{Model: "wrn", Depth: 10, Width: 2, Dropout: 0.3, Input: []int{2, 8, 8}, Outputs: 3, Loss: "ce"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := Build(tc.spec)
@@ -260,7 +262,7 @@ func TestModelGradients(t *testing.T) {
 					tgt.Labels[i] = int32(rng.IntN(max(tc.spec.Outputs, 2)))
 				}
 			}
-			train := tc.spec.Dropout > 0 || tc.spec.Model == "resnet" // BatchNorm in training mode
+			train := tc.spec.Dropout > 0 || tc.spec.Model == "resnet" || tc.spec.Model == "wrn" // BatchNorm in training mode
 			ctx := func() *Ctx { return &Ctx{Train: train, Rng: rand.New(rand.NewPCG(4, 4))} }
 			g := make([]float32, len(w))
 			m.Grad(ctx(), w, g, x, n, tgt)
@@ -311,6 +313,10 @@ func TestBuildErrors(t *testing.T) {
 		{Model: "linear", Input: []int{3}, Outputs: 2, Hidden: []int{4}, Loss: "mse"},
 		{Model: "logistic", Input: []int{3}, Outputs: 2, Loss: "hinge"},
 		{Model: "logistic", Input: []int{3}, Outputs: 2, Loss: "ce", LabelSmoothing: 1},
+		{Model: "wrn", Depth: 12, Input: []int{3, 8, 8}, Outputs: 2, Loss: "ce"},
+		{Model: "wrn", Depth: 4, Input: []int{3, 8, 8}, Outputs: 2, Loss: "ce"},
+		{Model: "wrn", Depth: 10, Input: []int{12}, Outputs: 2, Loss: "ce"},
+		{Model: "wrn", Depth: 10, Dropout: 1, Input: []int{3, 8, 8}, Outputs: 2, Loss: "ce"},
 	} {
 		if _, err := Build(s); err == nil {
 			t.Errorf("%+v accepted", s)
@@ -411,6 +417,7 @@ func TestGradRows(t *testing.T) {
 		{"mlp dropout", Spec{Model: "mlp", Input: []int{5}, Outputs: 3, Hidden: []int{8}, Activation: "tanh", Dropout: 0.25, Loss: "ce"}},
 		{"cnn", Spec{Model: "cnn", Input: []int{1, 6, 6}, Outputs: 3, Loss: "ce"}},
 		{"resnet", Spec{Model: "resnet", Input: []int{2, 8, 8}, Outputs: 3, Loss: "ce"}},
+		{"wrn", Spec{Model: "wrn", Depth: 10, Width: 1, Input: []int{2, 4, 4}, Outputs: 3, Loss: "ce"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := Build(tc.spec)

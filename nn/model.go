@@ -12,13 +12,14 @@ import (
 // Spec describes a model's architecture and loss; it is all that is needed to rebuild the model
 // from a checkpoint (it is stored in the safetensors header). It serialises to JSON.
 type Spec struct {
-	Model          string  `json:"model"`                     // "linear", "logistic", "mlp", "cnn" or "resnet"
+	Model          string  `json:"model"`                     // "linear", "logistic", "mlp", "cnn", "resnet" or "wrn"
 	Input          []int   `json:"input"`                     // shape of one example
 	Outputs        int     `json:"outputs"`                   // classes, or regression outputs
 	Hidden         []int   `json:"hidden,omitempty"`          // mlp: hidden widths
 	Activation     string  `json:"activation,omitempty"`      // mlp: relu (default), tanh or sigmoid
-	Dropout        float64 `json:"dropout,omitempty"`         // mlp: dropout after each hidden activation
-	Width          int     `json:"width,omitempty"`           // resnet: widening factor k (0 means 1)
+	Dropout        float64 `json:"dropout,omitempty"`         // mlp: dropout after each hidden activation; wrn: inside each block
+	Width          int     `json:"width,omitempty"`           // resnet, wrn: widening factor k (0 means 1)
+	Depth          int     `json:"depth,omitempty"`           // wrn: depth 6n+4
 	Blocks         int     `json:"blocks,omitempty"`          // resnet: basic blocks per stage (0 means 1)
 	Loss           string  `json:"loss"`                      // "ce", "mse" or "bce"
 	LabelSmoothing float64 `json:"label_smoothing,omitempty"` // cross-entropy only
@@ -109,8 +110,13 @@ func Build(spec Spec) (*Model, error) {
 		}
 		add("", &Pool2D{Global: true})
 		add("fc", &Dense{Out: spec.Outputs})
+	case "wrn":
+		var err error
+		if names, layers, err = wideResNet(spec); err != nil {
+			return nil, err
+		}
 	default:
-		return nil, fmt.Errorf("--model: unknown model %q (want linear, logistic, mlp, cnn or resnet)", spec.Model)
+		return nil, fmt.Errorf("--model: unknown model %q (want linear, logistic, mlp, cnn, resnet or wrn)", spec.Model)
 	}
 	loss, err := NewLoss(spec.Loss, spec.LabelSmoothing)
 	if err != nil {
@@ -322,6 +328,11 @@ func (m *Model) Describe() string {
 		s = fmt.Sprintf("%s %v→%d", m.Spec.Model, m.Spec.Input, m.Spec.Outputs)
 		if m.Spec.Model == "resnet" {
 			s += fmt.Sprintf(" (width %d, %d blocks per stage)", max(m.Spec.Width, 1), max(m.Spec.Blocks, 1))
+		}
+	case "wrn":
+		s = fmt.Sprintf("wrn-%d-%d %v→%d", m.Spec.Depth, max(m.Spec.Width, 1), m.Spec.Input, m.Spec.Outputs)
+		if m.Spec.Dropout > 0 {
+			s += fmt.Sprintf(" (dropout %g)", m.Spec.Dropout)
 		}
 	}
 	if m.Spec.Model == "mlp" {

@@ -189,9 +189,11 @@ func (l *BatchNorm) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []f
 	return l.dx
 }
 
-// Residual is a residual block y = relu(body(x) + shortcut(x)); an empty Short is the identity.
+// Residual is a residual block y = relu(body(x) + shortcut(x)), or y = body(x) + shortcut(x)
+// when Linear is set (the pre-activation blocks of WideResNet); an empty Short is the identity.
 type Residual struct {
 	Body, Short           []Layer
+	Linear                bool
 	bodyNames, shortNames []string
 
 	z, y, dx []float32
@@ -267,6 +269,12 @@ func (r *Residual) Forward(c *Ctx, w, x []float32, n int) []float32 {
 		s = l.Forward(c, w, s, n)
 	}
 	r.y = grow(r.y, len(b))
+	if r.Linear {
+		for i, v := range b {
+			r.y[i] = v + s[i]
+		}
+		return r.y
+	}
 	for i, v := range b {
 		r.y[i] = max(v+s[i], 0)
 	}
@@ -276,12 +284,10 @@ func (r *Residual) Forward(c *Ctx, w, x []float32, n int) []float32 {
 // Backward implements Layer.
 func (r *Residual) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []float32 {
 	r.z = grow(r.z, len(dy))
-	for i, v := range dy {
-		if r.y[i] > 0 {
-			r.z[i] = v
-		} else {
-			r.z[i] = 0
-		}
+	if r.Linear {
+		copy(r.z, dy)
+	} else {
+		ReLUMask(r.z, dy, r.y)
 	}
 	d := r.z
 	for i := len(r.Body) - 1; i >= 0; i-- {

@@ -65,7 +65,7 @@ func buildSeq(layers []nn.Layer) (*rseq, error) {
 			if err != nil {
 				return nil, err
 			}
-			s.nodes = append(s.nodes, &resNode{body: body, short: short})
+			s.nodes = append(s.nodes, &resNode{body: body, short: short, linear: l.Linear})
 		default:
 			return nil, fmt.Errorf("%w for layer %T", ErrUnsupported, l)
 		}
@@ -325,9 +325,11 @@ func (p *poolNode) rbackward(w, v, hv, dy, rdy []float32, n int, first, needDX b
 	return p.l.Backward(evalCtx, w, nil, rdy, n, true) // read once, by the node before
 }
 
-// resNode is a residual block y = relu(body(x) + shortcut(x)) (an empty shortcut is x).
+// resNode is a residual block y = relu(body(x) + shortcut(x)), or body(x) + shortcut(x) when
+// linear (an empty shortcut is x).
 type resNode struct {
 	body, short *rseq
+	linear      bool
 	y, dz, rdz  []float32
 	dx, ry, rdx []float32
 }
@@ -340,13 +342,21 @@ func (r *resNode) forward(w, x []float32, n int) []float32 {
 	}
 	r.y = grow(r.y, len(b))
 	for i, t := range b {
-		r.y[i] = max(t+s[i], 0)
+		r.y[i] = t + s[i]
+		if !r.linear {
+			r.y[i] = max(r.y[i], 0)
+		}
 	}
 	return r.y
 }
 
+// mask multiplies d by the derivative of the block's output activation (1 when linear).
 func (r *resNode) mask(d, dst []float32) []float32 {
 	dst = grow(dst, len(d))
+	if r.linear {
+		copy(dst, d)
+		return dst
+	}
 	for i, t := range d {
 		if r.y[i] > 0 {
 			dst[i] = t

@@ -72,8 +72,8 @@ func smooth(layers []nn.Layer) {
 	}
 }
 
-// TestGenericExactHVP: for CNNs (convolutions, pooling) and a ResNet (BatchNorm, residual
-// blocks, global average pooling) the exact products are symmetric (u·Hv = v·Hu) and
+// TestGenericExactHVP: for CNNs (convolutions, pooling), a ResNet and WideResNets (BatchNorm,
+// residual blocks, global average pooling) the exact products are symmetric (u·Hv = v·Hu) and
 // reproducible; with smooth activations they agree with central differences of gradients (on
 // ReLU networks the differences cross kinks and cannot serve as a reference); and on a dense
 // network they equal the dense R-operator's.
@@ -87,6 +87,10 @@ func TestGenericExactHVP(t *testing.T) {
 		{"resnet", nn.Spec{Model: "resnet", Input: []int{2, 8, 8}, Outputs: 3, Loss: "ce"}, false},
 		{"cnn smooth", nn.Spec{Model: "cnn", Input: []int{1, 8, 8}, Outputs: 3, Loss: "ce"}, true},
 		{"resnet smooth", nn.Spec{Model: "resnet", Input: []int{2, 8, 8}, Outputs: 3, Loss: "ce"}, true},
+		// WideResNet: pre-activation blocks with linear sums, identity and 1×1 shortcuts.
+		{"wrn", nn.Spec{Model: "wrn", Depth: 10, Width: 1, Input: []int{3, 8, 8}, Outputs: 3, Loss: "ce"}, false},
+		{"wrn smooth", nn.Spec{Model: "wrn", Depth: 10, Width: 1, Input: []int{3, 8, 8}, Outputs: 3, Loss: "ce"}, true},
+		{"wrn-10-2 dropout smooth", nn.Spec{Model: "wrn", Depth: 10, Width: 2, Dropout: 0.3, Input: []int{2, 4, 4}, Outputs: 3, Loss: "ce"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o, w := convObjective(t, tc.spec, 12)

@@ -18,6 +18,7 @@ const foldStream = 0x53414d2d666f6c64 // "SAM-fold"
 type pool struct {
 	name        string
 	image       bool
+	channelwise bool // standardise per colour channel (CIFAR, image folders)
 	train, test *data.Set
 	noisy       int
 	perm        []int // a seeded permutation of the pool: folds and the validation split
@@ -34,7 +35,10 @@ func (s *Spec) load() (*pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &pool{name: src.Name, image: src.Image, train: tr, test: te}
+	p := &pool{name: src.Name, image: src.Image, channelwise: src.Channelwise, train: tr, test: te}
+	if err := train.CheckAugment(c.Images.Augment, tr.Shape); err != nil {
+		return nil, err
+	}
 	if c.Model.Loss == "bce" && tr.Classes != 2 {
 		return nil, fmt.Errorf("--loss bce: needs two classes, %s has %d", c.Data, tr.Classes)
 	}
@@ -84,7 +88,9 @@ func (p *pool) trialData(s *Spec, t Trial, c *train.Config) (*train.Data, error)
 	if t.Kind == "final" {
 		te = p.test.Subset(identity(p.test.N()))
 	}
-	if c.Standardize {
+	if c.Standardize && p.channelwise {
+		data.StandardizeChannels(tr, va, te)
+	} else if c.Standardize {
 		data.Standardize(p.image, tr, va, te)
 	}
 	if err := c.FitModel(tr); err != nil {

@@ -14,6 +14,8 @@ const (
 	metaFormat = "format" // "sam/v1"
 	metaSpec   = "spec"   // JSON of nn.Spec: enough to rebuild the architecture
 	metaConfig = "config" // JSON of the training Config (data, splits, seed, ...)
+	// MetaClasses is the key of the class names (a JSON array, indexed by label), when the data name them.
+	MetaClasses = "classes"
 )
 
 // SaveModel writes the weights as safetensors, one tensor per span (named as the span, float32,
@@ -31,6 +33,13 @@ func SaveModel(path string, m *nn.Model, w []float32, c *Config, pre *Preprocess
 			return err
 		}
 		meta[metaConfig] = string(cfg)
+		if len(c.ClassNames) > 0 {
+			names, err := json.Marshal(c.ClassNames)
+			if err != nil {
+				return err
+			}
+			meta[MetaClasses] = string(names)
+		}
 	}
 	if pre != nil {
 		if meta[metaPreprocess], err = marshalPreprocess(pre); err != nil {
@@ -164,6 +173,11 @@ func DecodeCheckpoint(b []byte) (*Checkpoint, error) {
 		ck.Config = new(Config)
 		if err := json.Unmarshal([]byte(meta[metaConfig]), ck.Config); err != nil {
 			return nil, fmt.Errorf("corrupt run config: %v", err)
+		}
+		if meta[MetaClasses] != "" {
+			if err := json.Unmarshal([]byte(meta[MetaClasses]), &ck.Config.ClassNames); err != nil {
+				return nil, fmt.Errorf("corrupt class names: %v", err)
+			}
 		}
 	}
 	if meta[metaPreprocess] != "" {

@@ -12,8 +12,9 @@ import (
 
 // Config defines a training run.
 type Config struct {
-	Data    string `json:"data"`               // mnist, fashion-mnist, iris, wine, breast-cancer, digits or csv:PATH
-	DataDir string `json:"data_dir,omitempty"` // directory of IDX files for mnist / fashion-mnist
+	Data    string `json:"data"`               // mnist, fashion-mnist, cifar10, cifar100, iris, wine, breast-cancer, digits, csv:PATH or folder:PATH
+	DataDir string `json:"data_dir,omitempty"` // directory of the mnist / fashion-mnist / cifar10 / cifar100 files
+	Images  Images `json:"images,omitzero"`    // cifar100 labels, image folders, augmentation
 	Target  string `json:"target,omitempty"`   // csv target column ("" = last)
 	Task    string `json:"task"`               // "classification" or "regression"
 
@@ -38,6 +39,8 @@ type Config struct {
 	EvalBatch    int     `json:"-"` // rows per evaluation forward pass (0 = 256)
 
 	TrackSharpness int `json:"track_sharpness,omitempty"` // log λ_max every this many epochs (0 = off)
+
+	ClassNames []string `json:"-"` // filled in by Prepare from the data; saved with the model
 }
 
 // Validate checks the settings that do not depend on the data. Errors are one line naming the flag.
@@ -73,6 +76,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LabelNoise > 0 && c.Task != "classification" {
 		return errors.New("--label-noise: only applies to classification")
+	}
+	if err := c.Images.Validate(); err != nil {
+		return err
 	}
 	if err := c.Optimizer.Validate(); err != nil {
 		return err

@@ -14,6 +14,7 @@ type Data struct {
 	NoisyLabels      int // training labels changed by label noise
 	Image            bool
 	Stats            *data.Stats // the standardisation fitted on Train (nil without it)
+	SkippedImages    int         // unreadable images skipped (folder:PATH with --skip-bad-images)
 }
 
 // Prepare loads c.Data and draws the splits that c describes, and fills in c.Model.Input and
@@ -27,9 +28,15 @@ func Prepare(c *Config) (*Data, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Data{Name: src.Name, Train: tr, Val: va, Test: te, Image: src.Image}
+	d := &Data{Name: src.Name, Train: tr, Val: va, Test: te, Image: src.Image, SkippedImages: src.Skipped}
+	c.ClassNames = tr.ClassNames
 	if c.Standardize {
-		if d.Stats = data.FitStats(src.Image, tr); d.Stats != nil {
+		if src.Channelwise { // per-channel statistics (CIFAR, image folders), stored per feature
+			d.Stats = data.FitChannelStats(tr)
+		} else {
+			d.Stats = data.FitStats(src.Image, tr)
+		}
+		if d.Stats != nil {
 			d.Stats.Apply(tr, va, te)
 		}
 	}
@@ -39,6 +46,9 @@ func Prepare(c *Config) (*Data, error) {
 		}
 	}
 	if err := c.FitModel(tr); err != nil {
+		return nil, err
+	}
+	if err := CheckAugment(c.Images.Augment, tr.Shape); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -51,7 +61,7 @@ func (c *Config) Open() (*data.Source, error) {
 	if c.Task == "regression" {
 		task = data.Regression
 	}
-	src, err := data.Open(c.Data, data.Options{Target: c.Target, Task: task, Dir: c.DataDir})
+	src, err := data.Open(c.Data, c.dataOptions(task))
 	if err != nil {
 		return nil, err
 	}

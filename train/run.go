@@ -120,6 +120,10 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	aug, err := NewAugmenter(c.Images.Augment, d.Train.Shape, c.Seed)
+	if err != nil {
+		return nil, err
+	}
 	if out != "" {
 		if err := os.MkdirAll(out, 0o755); err != nil {
 			return nil, fmt.Errorf("--out: %w", err)
@@ -136,9 +140,11 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 	dim := tr.Dim()
 	k := tr.Outputs
 	classify := tr.IsClassification()
-	// The batch: full batch reads the training set in place; mini-batches are copied in.
+	// The batch: full batch reads the training set in place; mini-batches, and augmented
+	// batches, are copied in.
 	bx, blab, by := tr.X, tr.Labels, tr.Y
-	if bs < n {
+	copyBatch := bs < n || aug != nil
+	if copyBatch {
 		bx = make([]float32, bs*dim)
 		if classify {
 			blab = make([]int32, bs)
@@ -185,8 +191,11 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 		}
 		lo, hi := pos*bs, min((pos+1)*bs, n)
 		rows := hi - lo
-		if bs < n {
+		if copyBatch {
 			gather(tr, perm[lo:hi], bx, blab, by)
+		}
+		if aug != nil {
+			aug.Apply(bx, rows)
 		}
 		lr := c.Schedule.LR(c.LR, step, total)
 		ex.X, ex.N, ex.T = bx[:rows*dim], rows, nn.Target{}

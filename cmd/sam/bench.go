@@ -17,6 +17,7 @@ import (
 	"github.com/samgo/sam/nn"
 	"github.com/samgo/sam/optim"
 	"github.com/samgo/sam/tensor"
+	"github.com/samgo/sam/train"
 )
 
 // benchResult is the JSON line `sam bench` prints.
@@ -27,6 +28,7 @@ type benchResult struct {
 	Opt            string  `json:"opt"`
 	Rho            float64 `json:"rho"`
 	Variant        string  `json:"variant"`
+	Augment        string  `json:"augment,omitempty"`
 	Threads        int     `json:"threads"`
 	StepsPerSec    float64 `json:"steps_per_sec"`
 	ExamplesPerSec float64 `json:"examples_per_sec"`
@@ -37,7 +39,7 @@ type benchResult struct {
 func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
 	var f trainFlags
 	var batch, classes int
-	var input, profile string
+	var input, image, profile string
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Time training steps of a model on synthetic data and print one JSON line",
@@ -58,6 +60,16 @@ products), 2 passes for SAM.`,
 				return usage(fmt.Errorf("--classes: must be ≥ 1, got %d", classes))
 			}
 			var shape []int
+			if image != "" {
+				if cmd.Flags().Changed("input") {
+					return usage(fmt.Errorf("--image/--input: give one of them"))
+				}
+				hwc, err := parseImageShape(image)
+				if err != nil {
+					return usage(err)
+				}
+				input = fmt.Sprintf("%d,%d,%d", hwc[2], hwc[0], hwc[1])
+			}
 			for _, s := range strings.Split(input, ",") {
 				d, err := strconv.Atoi(strings.TrimSpace(s))
 				if err != nil || d <= 0 {
@@ -88,7 +100,7 @@ products), 2 passes for SAM.`,
 				}
 				defer prof.Close()
 			}
-			res, err := bench(c.Model, c.Init, c.Optimizer, c.SAM, c.LR, batch, steps, f.threads, f.seed, prof)
+			res, err := bench(c.Model, c.Init, c.Optimizer, c.SAM, c.LR, batch, steps, f.threads, f.seed, prof, c.Images.Augment)
 			if err != nil {
 				return usage(err)
 			}
@@ -100,10 +112,12 @@ products), 2 passes for SAM.`,
 	fl := cmd.Flags()
 	fl.IntVar(&batch, "batch", 128, "examples per step")
 	fl.StringVar(&input, "input", "1,28,28", "shape of one synthetic example")
+	fl.StringVar(&image, "image", "", "shape of one synthetic image as HxWxC, such as 32x32x3 (instead of --input C,H,W)")
 	fl.IntVar(&classes, "classes", 10, "number of classes (outputs) of the synthetic task")
 	fl.StringVar(&profile, "cpuprofile", "", "write a Go CPU profile of the timed steps to this file (go tool pprof)")
 	for _, name := range []string{"data", "data-dir", "target", "val-fraction", "test-fraction", "standardize", "label-noise", "train-size",
-		"epochs", "batch-size", "schedule", "warmup", "lr-step", "lr-gamma", "min-lr", "out", "save", "quiet"} {
+		"epochs", "batch-size", "schedule", "warmup", "lr-step", "lr-gamma", "min-lr", "out", "save", "quiet",
+		"cifar100-labels", "image-size", "channels", "skip-bad-images"} {
 		fl.MarkHidden(name)
 	}
 	return cmd
@@ -111,7 +125,7 @@ products), 2 passes for SAM.`,
 
 // bench times steps training steps after a warm-up and returns the measured rates.
 // When prof is not nil, a CPU profile of the timed steps is written to it.
-func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64, batch, steps, threads int, seed uint64, prof io.Writer) (*benchResult, error) {
+func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64, batch, steps, threads int, seed uint64, prof io.Writer, augment train.Augment) (*benchResult, error) {
 	m, err := nn.Build(spec)
 	if err != nil {
 		return nil, err
@@ -160,7 +174,20 @@ func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64
 		return l
 	}
 	ex := &nn.Examples{Model: m, Ctx: ctx, X: x, T: t, N: batch}
-	step := func() error { _, err := opt.StepExamples(w, batch, loss, ex, lr); return err }
+	// With --augment each step copies the batch in and augments it, as training does.
+	aug, err := train.NewAugmenter(augment, spec.Input, seed)
+	if err != nil {
+		return nil, err
+	}
+	orig := append([]float32(nil), x...)
+	step := func() error {
+		if aug != nil {
+			copy(x, orig)
+			aug.Apply(x, batch)
+		}
+		_, err := opt.StepExamples(w, batch, loss, ex, lr)
+		return err
+	}
 	for range max(3, steps/10) {
 		if err := step(); err != nil {
 			return nil, fmt.Errorf("warm-up diverged (lower --lr): %v", err)
@@ -188,7 +215,33 @@ func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64
 	if variant == "" {
 		variant = "sam"
 	}
+	var augs []string
+	for _, on := range []struct {
+		name string
+		on   bool
+	}{{"crop", augment.Crop}, {"flip", augment.Flip}, {"cutout", augment.Cutout > 0}} {
+		if on.on {
+			augs = append(augs, on.name)
+		}
+	}
 	return &benchResult{Model: spec.Model, Parameters: m.Layout.Size(), Batch: batch, Opt: oc.Name, Rho: sc.Rho, Variant: variant,
-		Threads: tensor.Threads(), StepsPerSec: float64(steps) / sec,
+		Augment: strings.Join(augs, ","), Threads: tensor.Threads(), StepsPerSec: float64(steps) / sec,
 		ExamplesPerSec: float64(steps*batch) / sec, GFLOPs: flops / sec / 1e9}, nil
+}
+
+// parseImageShape reads HxWxC (such as 32x32x3) as [H, W, C].
+func parseImageShape(s string) ([3]int, error) {
+	var d [3]int
+	parts := strings.Split(strings.ToLower(s), "x")
+	if len(parts) != 3 {
+		return d, fmt.Errorf("--image: want HxWxC such as 32x32x3, got %q", s)
+	}
+	for i, p := range parts {
+		v, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || v <= 0 {
+			return d, fmt.Errorf("--image: want HxWxC with positive sizes such as 32x32x3, got %q", s)
+		}
+		d[i] = v
+	}
+	return d, nil
 }

