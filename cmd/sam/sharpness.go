@@ -183,37 +183,43 @@ type sharpnessFlags struct {
 	// eigenvalue density (stochastic Lanczos quadrature)
 	densityProbes, densitySteps int
 	densitySigma                float64
+	// parameter subsets (bylayer.go)
+	params  []string
+	byLayer bool
 }
 
 // SharpnessReport is sharpness.json.
 type SharpnessReport struct {
-	Model          string         `json:"model"`
-	Architecture   string         `json:"architecture"`
-	Data           string         `json:"data"`
-	Split          string         `json:"split"`
-	Examples       int            `json:"examples"`
-	Seed           uint64         `json:"seed"`
-	Loss           float64        `json:"loss"`
-	Accuracy       *float64       `json:"accuracy,omitempty"`
-	HVP            string         `json:"hvp_method"`
-	LambdaMax      float64        `json:"lambda_max"`
-	TopEigenvalues []float64      `json:"top_eigenvalues"`
-	EigenResiduals []float64      `json:"eigen_residuals"`
-	LanczosSteps   int            `json:"lanczos_steps"`
-	Converged      bool           `json:"lanczos_converged"`
-	Trace          *float64       `json:"trace,omitempty"`
-	TraceStdErr    *float64       `json:"trace_stderr,omitempty"`
-	TraceSamples   int            `json:"trace_samples"`
-	Rho            float64        `json:"rho"`
-	SAMSharpness   float64        `json:"sam_sharpness"`
-	SAMOneStep     float64        `json:"sam_sharpness_one_step"`
-	M              int            `json:"m,omitempty"`
-	MSharpness     *float64       `json:"m_sharpness,omitempty"`
-	Eps            float64        `json:"eps"`
-	EpsSharpness   float64        `json:"eps_sharpness"`
-	AscentSteps    int            `json:"ascent_steps"`
-	Density        *DensityReport `json:"density,omitempty"`
-	Seconds        float64        `json:"seconds"`
+	Model          string                     `json:"model"`
+	Architecture   string                     `json:"architecture"`
+	Data           string                     `json:"data"`
+	Split          string                     `json:"split"`
+	Examples       int                        `json:"examples"`
+	Seed           uint64                     `json:"seed"`
+	Loss           float64                    `json:"loss"`
+	Accuracy       *float64                   `json:"accuracy,omitempty"`
+	HVP            string                     `json:"hvp_method"`
+	Params         []string                   `json:"params,omitempty"`
+	Parameters     int                        `json:"parameters"`
+	LambdaMax      float64                    `json:"lambda_max"`
+	TopEigenvalues []float64                  `json:"top_eigenvalues"`
+	EigenResiduals []float64                  `json:"eigen_residuals"`
+	LanczosSteps   int                        `json:"lanczos_steps"`
+	Converged      bool                       `json:"lanczos_converged"`
+	Trace          *float64                   `json:"trace,omitempty"`
+	TraceStdErr    *float64                   `json:"trace_stderr,omitempty"`
+	TraceSamples   int                        `json:"trace_samples"`
+	Rho            float64                    `json:"rho"`
+	SAMSharpness   float64                    `json:"sam_sharpness"`
+	SAMOneStep     float64                    `json:"sam_sharpness_one_step"`
+	M              int                        `json:"m,omitempty"`
+	MSharpness     *float64                   `json:"m_sharpness,omitempty"`
+	Eps            float64                    `json:"eps"`
+	EpsSharpness   float64                    `json:"eps_sharpness"`
+	AscentSteps    int                        `json:"ascent_steps"`
+	Density        *DensityReport             `json:"density,omitempty"`
+	ByLayer        []sharpness.LayerCurvature `json:"by_layer,omitempty"`
+	Seconds        float64                    `json:"seconds"`
 }
 
 // DensityReport is the Hessian's eigenvalue density by stochastic Lanczos quadrature: the
@@ -268,6 +274,7 @@ writes sharpness.json to --out.`,
 	fl.IntVar(&f.densitySteps, "density-steps", 80, "Lanczos steps per density probe")
 	fl.Float64Var(&f.densitySigma, "density-sigma", 0, "Gaussian width of the smoothed density (0 = 1% of the range of the nodes)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress lines on stderr")
+	f.registerSubsets(cmd)
 	return cmd
 }
 
@@ -346,8 +353,13 @@ func runSharpness(cmd *cobra.Command, f *sharpnessFlags, stdout, stderr io.Write
 	if err != nil {
 		return usage(err)
 	}
-	if f.topK > obj.Dim() {
-		return usage(fmt.Errorf("--top-k: the model has only %d parameters", obj.Dim()))
+	spans, err := f.selectSpans(l)
+	if err != nil {
+		return usage(err)
+	}
+	dim := spanSize(spans)
+	if f.topK > dim {
+		return usage(fmt.Errorf("--top-k: the measured parameters number only %d", dim))
 	}
 	tensor.SetThreads(f.threads)
 	logf := func(format string, a ...any) {
@@ -359,7 +371,7 @@ func runSharpness(cmd *cobra.Command, f *sharpnessFlags, stdout, stderr io.Write
 	logf("%s on %s", l.model.Describe(), desc)
 
 	r := SharpnessReport{Model: f.model, Architecture: l.model.Describe(), Data: desc, Split: f.split,
-		Examples: set.N(), Seed: f.seed, Rho: f.rho, Eps: f.eps, M: f.m, AscentSteps: f.steps, TraceSamples: f.traceSamples}
+		Examples: set.N(), Seed: f.seed, Params: f.params, Parameters: dim, Rho: f.rho, Eps: f.eps, M: f.m, AscentSteps: f.steps, TraceSamples: f.traceSamples}
 	loss, acc := obj.Loss(l.w)
 	r.Loss = loss
 	if set.IsClassification() {
@@ -370,7 +382,11 @@ func runSharpness(cmd *cobra.Command, f *sharpnessFlags, stdout, stderr io.Write
 		return usage(fmt.Errorf("--hvp: %v", err))
 	}
 	r.HVP = h.Method().String()
-	eig, err := sharpness.TopEigen(h, f.topK, sharpness.LanczosOptions{MaxIter: f.lanczos, Tol: f.tol, Seed: f.seed})
+	op, err := restrict(h, spans, len(f.params) > 0)
+	if err != nil {
+		return err
+	}
+	eig, err := sharpness.TopEigen(op, f.topK, sharpness.LanczosOptions{MaxIter: f.lanczos, Tol: f.tol, Seed: f.seed})
 	if err != nil {
 		return err
 	}
@@ -378,7 +394,7 @@ func runSharpness(cmd *cobra.Command, f *sharpnessFlags, stdout, stderr io.Write
 	r.LanczosSteps, r.Converged = eig.Iterations, eig.Converged
 	logf("λ_max %.5g after %d Lanczos steps (%.1fs)", r.LambdaMax, eig.Iterations, time.Since(start).Seconds())
 	if f.traceSamples > 0 {
-		tr, err := sharpness.Trace(h, f.traceSamples, f.seed)
+		tr, err := sharpness.Trace(op, f.traceSamples, f.seed)
 		if err != nil {
 			return err
 		}
@@ -387,12 +403,18 @@ func runSharpness(cmd *cobra.Command, f *sharpnessFlags, stdout, stderr io.Write
 	}
 	var density sharpness.Density
 	if f.densityProbes > 0 {
-		if density, err = sharpness.SpectralDensity(h, f.densitySteps, f.densityProbes, f.seed); err != nil {
+		if density, err = sharpness.SpectralDensity(op, f.densitySteps, f.densityProbes, f.seed); err != nil {
 			return err
 		}
 		r.Density = &DensityReport{Probes: f.densityProbes, Steps: f.densitySteps, Sigma: f.densitySigma,
 			Nodes: density.Nodes, Weights: density.Weights}
 		logf("eigenvalue density: %d nodes (%.1fs)", len(density.Nodes), time.Since(start).Seconds())
+	}
+	if f.byLayer {
+		if r.ByLayer, err = sharpness.ByLayer(h, spans, sharpness.LanczosOptions{MaxIter: f.lanczos, Tol: f.tol, Seed: f.seed}, f.traceSamples); err != nil {
+			return err
+		}
+		logf("by layer: %d tensors (%.1fs)", len(r.ByLayer), time.Since(start).Seconds())
 	}
 	opt := sharpness.AscentOptions{Steps: f.steps, Seed: f.seed}
 	sam, err := sharpness.SAMSharpness(obj, l.w, f.rho, opt)
@@ -417,6 +439,11 @@ func runSharpness(cmd *cobra.Command, f *sharpnessFlags, stdout, stderr io.Write
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return usage(fmt.Errorf("--out: %v", err))
 	}
+	if r.ByLayer != nil {
+		if err := writeByLayer(out, l.label, r.ByLayer, f.traceSamples > 0); err != nil {
+			return err
+		}
+	}
 	if r.Density != nil {
 		if r.Density.Sigma, err = writeDensity(out, density, f.densitySigma); err != nil {
 			return err
@@ -437,6 +464,9 @@ func runSharpness(cmd *cobra.Command, f *sharpnessFlags, stdout, stderr io.Write
 func printSharpness(w io.Writer, r *SharpnessReport, path string) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "model\t%s (%s)\n", r.Model, r.Architecture)
+	if len(r.Params) > 0 {
+		fmt.Fprintf(tw, "params\t%s\t(%d parameters: the Hessian's diagonal block for λ, trace and density)\n", strings.Join(r.Params, ","), r.Parameters)
+	}
 	fmt.Fprintf(tw, "data\t%s\n", r.Data)
 	if r.Accuracy != nil {
 		fmt.Fprintf(tw, "loss\t%.5g\t(accuracy %.2f%%)\n", r.Loss, 100**r.Accuracy)
@@ -468,6 +498,7 @@ func printSharpness(w io.Writer, r *SharpnessReport, path string) {
 	}
 	fmt.Fprintf(tw, "written\t%s (%.1fs)\n", path, r.Seconds)
 	tw.Flush()
+	printByLayer(w, r.ByLayer)
 }
 
 // writeDensity writes the smoothed eigenvalue density on 400 points spanning the nodes ± 5σ as

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/samgo/sam/param"
+	"github.com/samgo/sam/report"
+	"github.com/samgo/sam/sharpness"
+)
+
+// Parameter subsets of `sam sharpness`: --params restricts the Hessian measures to the diagonal
+// block of some tensors, --by-layer measures every tensor's block alone.
+
+func (f *sharpnessFlags) registerSubsets(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringSliceVar(&f.params, "params", nil, "glob patterns over the parameter names (conv2.*, *.weight; comma-separated): λ, trace and density of the Hessian's diagonal block on those parameters (default: all)")
+	fl.BoolVar(&f.byLayer, "by-layer", false, "also λ_max and trace of each parameter tensor's diagonal block (of the --params tensors): a table, by_layer in sharpness.json, by_layer.png")
+}
+
+// selectSpans returns the spans that --params names (every span without it).
+func (f *sharpnessFlags) selectSpans(l *loaded) ([]param.Span, error) {
+	if len(f.params) == 0 {
+		return l.model.Layout.Spans, nil
+	}
+	return sharpness.SelectSpans(&l.model.Layout, f.params)
+}
+
+func spanSize(spans []param.Span) int {
+	n := 0
+	for _, s := range spans {
+		n += s.Size()
+	}
+	return n
+}
+
+// restrict returns the block of a on spans when asked, else a.
+func restrict(a sharpness.Operator, spans []param.Span, block bool) (sharpness.Operator, error) {
+	if !block {
+		return a, nil
+	}
+	return sharpness.NewBlock(a, spans)
+}
+
+func printByLayer(w io.Writer, layers []sharpness.LayerCurvature) {
+	if len(layers) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "tensor\tsize\tlambda_max\tresidual\ttrace\t± stderr\t")
+	for _, l := range layers {
+		se := fmt.Sprintf("%.2g", l.TraceStdErr)
+		if l.TraceExact {
+			se = "exact"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.5g\t%.1g\t%.5g\t%s\t\n", l.Name, l.Size, l.LambdaMax, l.Residual, l.Trace, se)
+	}
+	tw.Flush()
+}
+
+// writeByLayer draws by_layer.png: λ_max per tensor, and the trace below it when measured.
+func writeByLayer(dir, label string, layers []sharpness.LayerCurvature, trace bool) error {
+	bp := byLayerPlot([]string{label}, [][]sharpness.LayerCurvature{layers}, trace)
+	return bp.Write(filepath.Join(dir, "by_layer.png"))
+}
+
+// byLayerPlot is the bar chart of per-tensor curvature of one or more models (same tensors).
+func byLayerPlot(labels []string, runs [][]sharpness.LayerCurvature, trace bool) report.BarPlot {
+	var cats []string
+	for _, l := range runs[0] {
+		cats = append(cats, l.Name)
+	}
+	lam := report.BarPanel{Title: "Top Hessian eigenvalue of each tensor's diagonal block", YLabel: "λ_max"}
+	tr := report.BarPanel{Title: "Trace of each tensor's diagonal block", YLabel: "trace"}
+	for i, layers := range runs {
+		a, b := report.Bars{Name: labels[i]}, report.Bars{Name: labels[i]}
+		for _, l := range layers {
+			a.Values = append(a.Values, l.LambdaMax)
+			b.Values = append(b.Values, l.Trace)
+		}
+		lam.Bars, tr.Bars = append(lam.Bars, a), append(tr.Bars, b)
+	}
+	bp := report.BarPlot{Categories: cats, XLabel: "parameter tensor", Panels: []report.BarPanel{lam}}
+	if trace {
+		bp.Panels = append(bp.Panels, tr)
+	}
+	return bp
+}

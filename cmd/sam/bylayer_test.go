@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/samgo/sam/sharpness"
+)
+
+// TestSharpnessByLayer: --by-layer gives one row per tensor (table, JSON, bar chart); --params
+// restricts λ_max to a diagonal block, which by interlacing is at most the whole Hessian's and at
+// least the largest single tensor's block inside it.
+func TestSharpnessByLayer(t *testing.T) {
+	dir := t.TempDir()
+	model := trainIris(t, dir, "0", "tanh")
+	measure := func(out string, args ...string) SharpnessReport {
+		t.Helper()
+		code, stdout, stderr := runSam(t, append([]string{"sharpness", "--quiet", "--model", model, "--subset", "60",
+			"--trace-samples", "30", "--top-k", "1", "--tol", "1e-6", "--out", filepath.Join(dir, out)}, args...)...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var r SharpnessReport
+		js, err := os.ReadFile(filepath.Join(dir, out, "sharpness.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(js, &r); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out, "layers") {
+			for _, name := range []string{"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "lambda_max", "exact"} {
+				if !strings.Contains(stdout, name) {
+					t.Errorf("table lacks %q:\n%s", name, stdout)
+				}
+			}
+		}
+		return r
+	}
+	all := measure("layers", "--by-layer")
+	if len(all.ByLayer) != 4 {
+		t.Fatalf("by_layer %+v, want the 4 tensors", all.ByLayer)
+	}
+	var sum float64
+	for _, l := range all.ByLayer {
+		if l.LambdaMax > all.LambdaMax*(1+1e-6) {
+			t.Errorf("%s: block λ_max %g above the whole Hessian's %g", l.Name, l.LambdaMax, all.LambdaMax)
+		}
+		sum += l.Trace
+	}
+	// The blocks' traces add up to the whole trace (Hutchinson: within its error).
+	if d := sum - *all.Trace; d*d > 16**all.TraceStdErr**all.TraceStdErr+1e-12 {
+		t.Errorf("blocks' traces sum to %g, whole trace %g ± %g", sum, *all.Trace, *all.TraceStdErr)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "layers", "by_layer.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Bounds().Dx() < 500 || img.Bounds().Dy() < 300 {
+		t.Errorf("by_layer.png is %v", img.Bounds())
+	}
+	fc2 := measure("fc2", "--params", "fc2.*")
+	if fc2.Parameters != 8*3+3 || len(fc2.Params) != 1 {
+		t.Errorf("params %v, %d parameters", fc2.Params, fc2.Parameters)
+	}
+	var w, bias sharpness.LayerCurvature
+	for _, l := range all.ByLayer {
+		switch l.Name {
+		case "fc2.weight":
+			w = l
+		case "fc2.bias":
+			bias = l
+		}
+	}
+	if lo := max(w.LambdaMax, bias.LambdaMax); fc2.LambdaMax < lo*(1-1e-6) || fc2.LambdaMax > all.LambdaMax*(1+1e-6) {
+		t.Errorf("fc2.* block λ_max %g, want within [%g, %g]", fc2.LambdaMax, lo, all.LambdaMax)
+	}
+}
