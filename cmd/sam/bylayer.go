@@ -63,19 +63,20 @@ func printByLayer(w io.Writer, layers []sharpness.LayerCurvature) {
 }
 
 // writeByLayer draws by_layer.png: λ_max per tensor, and the trace below it when measured.
-func writeByLayer(dir, label string, layers []sharpness.LayerCurvature, trace bool) error {
-	bp := byLayerPlot([]string{label}, [][]sharpness.LayerCurvature{layers}, trace)
+func writeByLayer(dir, label, curv string, layers []sharpness.LayerCurvature, trace bool) error {
+	bp := byLayerPlot(curv, []string{label}, [][]sharpness.LayerCurvature{layers}, trace)
 	return bp.Write(filepath.Join(dir, "by_layer.png"))
 }
 
 // byLayerPlot is the bar chart of per-tensor curvature of one or more models (same tensors).
-func byLayerPlot(labels []string, runs [][]sharpness.LayerCurvature, trace bool) report.BarPlot {
+func byLayerPlot(curv string, labels []string, runs [][]sharpness.LayerCurvature, trace bool) report.BarPlot {
 	var cats []string
 	for _, l := range runs[0] {
 		cats = append(cats, l.Name)
 	}
-	lam := report.BarPanel{Title: "Top Hessian eigenvalue of each tensor's diagonal block", YLabel: "λ_max"}
-	tr := report.BarPanel{Title: "Trace of each tensor's diagonal block", YLabel: "trace"}
+	name := curvatureName(curv)
+	lam := report.BarPanel{Title: "Top eigenvalue of each tensor's diagonal block of the " + name, YLabel: "λ_max"}
+	tr := report.BarPanel{Title: "Trace of each tensor's diagonal block of the " + name, YLabel: "trace"}
 	for i, layers := range runs {
 		a, b := report.Bars{Name: labels[i]}, report.Bars{Name: labels[i]}
 		for _, l := range layers {
@@ -89,4 +90,15 @@ func byLayerPlot(labels []string, runs [][]sharpness.LayerCurvature, trace bool)
 		bp.Panels = append(bp.Panels, tr)
 	}
 	return bp
+}
+
+// curvatureName is the matrix of --curvature in words.
+func curvatureName(c string) string {
+	switch c {
+	case "ggn":
+		return "generalised Gauss-Newton matrix"
+	case "fisher":
+		return "empirical Fisher"
+	}
+	return "Hessian"
 }

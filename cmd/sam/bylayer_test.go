@@ -85,3 +85,47 @@ func TestSharpnessByLayer(t *testing.T) {
 		t.Errorf("fc2.* block λ_max %g, want within [%g, %g]", fc2.LambdaMax, lo, all.LambdaMax)
 	}
 }
+
+// TestSharpnessCurvature: --curvature ggn and fisher measure positive semi-definite matrices
+// (λ_max ≥ 0, every block's exact trace ≥ 0) and say so in the table and sharpness.json; the
+// GGN's per-tensor traces differ from the Hessian's (another matrix, not a relabelling).
+func TestSharpnessCurvature(t *testing.T) {
+	dir := t.TempDir()
+	model := trainIris(t, dir, "0", "tanh")
+	byCurv := map[string]SharpnessReport{}
+	for _, c := range []string{"hessian", "ggn", "fisher"} {
+		out := filepath.Join(dir, c)
+		code, stdout, stderr := runSam(t, "sharpness", "--quiet", "--model", model, "--subset", "60", "--curvature", c,
+			"--by-layer", "--trace-samples", "40", "--top-k", "2", "--out", out)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", c, code, stderr)
+		}
+		if !strings.Contains(stdout, curvatureName(c)) {
+			t.Errorf("%s: table does not name the %s:\n%s", c, curvatureName(c), stdout)
+		}
+		var r SharpnessReport
+		js, _ := os.ReadFile(filepath.Join(out, "sharpness.json"))
+		if err := json.Unmarshal(js, &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Curvature != c {
+			t.Errorf("curvature %q, want %q", r.Curvature, c)
+		}
+		byCurv[c] = r
+		if c == "hessian" {
+			continue
+		}
+		if r.LambdaMax < 0 || r.TopEigenvalues[1] < -1e-6*r.LambdaMax {
+			t.Errorf("%s: eigenvalues %v of a PSD matrix", c, r.TopEigenvalues)
+		}
+		for _, l := range r.ByLayer {
+			if l.TraceExact && l.Trace < 0 {
+				t.Errorf("%s: %s block trace %g < 0", c, l.Name, l.Trace)
+			}
+		}
+	}
+	h, g := byCurv["hessian"].ByLayer, byCurv["ggn"].ByLayer
+	if h[1].Trace == g[1].Trace {
+		t.Errorf("GGN and Hessian fc1.bias traces are both %g", h[1].Trace)
+	}
+}

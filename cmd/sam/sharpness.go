@@ -179,6 +179,7 @@ type sharpnessFlags struct {
 	lanczos      int
 	tol          float64
 	method       string
+	curvature    string
 	quiet        bool
 	// eigenvalue density (stochastic Lanczos quadrature)
 	densityProbes, densitySteps int
@@ -199,6 +200,7 @@ type SharpnessReport struct {
 	Loss           float64                    `json:"loss"`
 	Accuracy       *float64                   `json:"accuracy,omitempty"`
 	HVP            string                     `json:"hvp_method"`
+	Curvature      string                     `json:"curvature"`
 	Params         []string                   `json:"params,omitempty"`
 	Parameters     int                        `json:"parameters"`
 	LambdaMax      float64                    `json:"lambda_max"`
@@ -270,6 +272,7 @@ writes sharpness.json to --out.`,
 	fl.Float64Var(&f.tol, "tol", 1e-3, "Lanczos stops when each top-k Ritz residual is below tol·λ_max")
 	fl.IntVar(&f.traceSamples, "trace-samples", 20, "Rademacher vectors of the Hutchinson trace (0 = skip the trace)")
 	fl.StringVar(&f.method, "hvp", "auto", "Hessian-vector products: exact (R-operator), fd (finite differences of gradients) or auto")
+	fl.StringVar(&f.curvature, "curvature", "hessian", "the matrix of λ, trace, density and --by-layer: hessian, ggn (generalised Gauss-Newton Jᵀ∇²_z L J) or fisher (empirical Fisher, mean of per-example gradient outer products); ggn and fisher use exact products")
 	fl.IntVar(&f.densityProbes, "density-probes", 0, "Rademacher probes of the eigenvalue density (0 = skip it)")
 	fl.IntVar(&f.densitySteps, "density-steps", 80, "Lanczos steps per density probe")
 	fl.Float64Var(&f.densitySigma, "density-sigma", 0, "Gaussian width of the smoothed density (0 = 1% of the range of the nodes)")
@@ -328,7 +331,13 @@ func (f *sharpnessFlags) check() error {
 	case math.IsNaN(f.densitySigma) || math.IsInf(f.densitySigma, 0) || f.densitySigma < 0:
 		return fmt.Errorf("--density-sigma: must be a finite number ≥ 0 (0 = automatic), got %g", f.densitySigma)
 	}
-	_, err := parseMethod(f.method)
+	if _, err := sharpness.ParseCurvature(f.curvature); err != nil {
+		return err
+	}
+	m, err := parseMethod(f.method)
+	if err == nil && m == sharpness.FiniteDiff && f.curvature != "hessian" {
+		return fmt.Errorf("--hvp fd: gives only Hessian products; --curvature %s is computed exactly", f.curvature)
+	}
 	return err
 }
 
@@ -377,11 +386,16 @@ func runSharpness(cmd *cobra.Command, f *sharpnessFlags, stdout, stderr io.Write
 	if set.IsClassification() {
 		r.Accuracy = &acc
 	}
-	h, err := sharpness.NewHessian(obj, l.w, method)
+	curv, _ := sharpness.ParseCurvature(f.curvature)
+	h, err := sharpness.NewCurvature(obj, l.w, method, curv)
 	if err != nil {
-		return usage(fmt.Errorf("--hvp: %v", err))
+		flag := "--hvp"
+		if curv != sharpness.HessianCurvature {
+			flag = "--curvature " + f.curvature
+		}
+		return usage(fmt.Errorf("%s: %v", flag, err))
 	}
-	r.HVP = h.Method().String()
+	r.HVP, r.Curvature = h.Method().String(), f.curvature
 	op, err := restrict(h, spans, len(f.params) > 0)
 	if err != nil {
 		return err
@@ -440,7 +454,7 @@ func runSharpness(cmd *cobra.Command, f *sharpnessFlags, stdout, stderr io.Write
 		return usage(fmt.Errorf("--out: %v", err))
 	}
 	if r.ByLayer != nil {
-		if err := writeByLayer(out, l.label, r.ByLayer, f.traceSamples > 0); err != nil {
+		if err := writeByLayer(out, l.label, r.Curvature, r.ByLayer, f.traceSamples > 0); err != nil {
 			return err
 		}
 	}
@@ -477,7 +491,7 @@ func printSharpness(w io.Writer, r *SharpnessReport, path string) {
 	if !r.Converged {
 		conv = ", not converged: raise --lanczos-steps"
 	}
-	fmt.Fprintf(tw, "lambda_max\t%.5g\t(Lanczos, %d %s Hessian-vector products, residual %.1g%s)\n", r.LambdaMax, r.LanczosSteps, r.HVP, r.EigenResiduals[0], conv)
+	fmt.Fprintf(tw, "lambda_max\t%.5g\t(%s; Lanczos, %d %s products, residual %.1g%s)\n", r.LambdaMax, curvatureName(r.Curvature), r.LanczosSteps, r.HVP, r.EigenResiduals[0], conv)
 	top := make([]string, len(r.TopEigenvalues))
 	for i, v := range r.TopEigenvalues {
 		top[i] = fmt.Sprintf("%.5g", v)

@@ -63,6 +63,8 @@ func TestMeasureBadInput(t *testing.T) {
 		{"negative m", []string{"sharpness", "--model", model, "--m", "-1"}, "--m"},
 		{"wrong data", []string{"sharpness", "--model", model, "--data", "wine"}, "wine"},
 		{"unknown data", []string{"sharpness", "--model", model, "--data", "cifar-1000"}, "cifar-1000"},
+		{"bad curvature", []string{"sharpness", "--model", model, "--curvature", "hessian2"}, "--curvature"},
+		{"fd ggn", []string{"sharpness", "--model", model, "--curvature", "ggn", "--hvp", "fd"}, "--hvp fd"},
 		{"params no match", []string{"sharpness", "--model", model, "--params", "conv9.*"}, "conv9.*"},
 		{"params malformed", []string{"sharpness", "--model", model, "--params", "fc["}, "malformed"},
 		{"top-k above block", []string{"sharpness", "--model", model, "--params", "fc2.bias", "--top-k", "4"}, "--top-k"},
