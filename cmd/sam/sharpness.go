@@ -180,6 +180,7 @@ type sharpnessFlags struct {
 	tol          float64
 	method       string
 	curvature    string
+	traceMethod  string
 	quiet        bool
 	// eigenvalue density (stochastic Lanczos quadrature)
 	densityProbes, densitySteps int
@@ -211,6 +212,8 @@ type SharpnessReport struct {
 	Trace          *float64                   `json:"trace,omitempty"`
 	TraceStdErr    *float64                   `json:"trace_stderr,omitempty"`
 	TraceSamples   int                        `json:"trace_samples"`
+	TraceHutchPP   *float64                   `json:"trace_hutchpp,omitempty"`
+	TraceHPPStdErr *float64                   `json:"trace_hutchpp_stderr,omitempty"`
 	Rho            float64                    `json:"rho"`
 	SAMSharpness   float64                    `json:"sam_sharpness"`
 	SAMOneStep     float64                    `json:"sam_sharpness_one_step"`
@@ -272,6 +275,7 @@ writes sharpness.json to --out.`,
 	fl.Float64Var(&f.tol, "tol", 1e-3, "Lanczos stops when each top-k Ritz residual is below tol·λ_max")
 	fl.IntVar(&f.traceSamples, "trace-samples", 20, "Rademacher vectors of the Hutchinson trace (0 = skip the trace)")
 	fl.StringVar(&f.method, "hvp", "auto", "Hessian-vector products: exact (R-operator), fd (finite differences of gradients) or auto")
+	fl.StringVar(&f.traceMethod, "trace-method", "both", "trace estimator: hutchinson, hutch++ (Meyer et al. 2021: a sketch of the top of the spectrum plus Hutchinson on the rest) or both, each with --trace-samples products")
 	fl.StringVar(&f.curvature, "curvature", "hessian", "the matrix of λ, trace, density and --by-layer: hessian, ggn (generalised Gauss-Newton Jᵀ∇²_z L J) or fisher (empirical Fisher, mean of per-example gradient outer products); ggn and fisher use exact products")
 	fl.IntVar(&f.densityProbes, "density-probes", 0, "Rademacher probes of the eigenvalue density (0 = skip it)")
 	fl.IntVar(&f.densitySteps, "density-steps", 80, "Lanczos steps per density probe")
@@ -330,6 +334,15 @@ func (f *sharpnessFlags) check() error {
 		return fmt.Errorf("--density-steps: must be ≥ 2, got %d", f.densitySteps)
 	case math.IsNaN(f.densitySigma) || math.IsInf(f.densitySigma, 0) || f.densitySigma < 0:
 		return fmt.Errorf("--density-sigma: must be a finite number ≥ 0 (0 = automatic), got %g", f.densitySigma)
+	}
+	switch f.traceMethod {
+	case "hutchinson", "both":
+	case "hutch++":
+		if f.traceSamples > 0 && f.traceSamples < 3 {
+			return fmt.Errorf("--trace-samples: Hutch++ needs ≥ 3 products, got %d", f.traceSamples)
+		}
+	default:
+		return fmt.Errorf("--trace-method: want hutchinson, hutch++ or both, got %q", f.traceMethod)
 	}
 	if _, err := sharpness.ParseCurvature(f.curvature); err != nil {
 		return err
@@ -407,13 +420,21 @@ func runSharpness(cmd *cobra.Command, f *sharpnessFlags, stdout, stderr io.Write
 	r.LambdaMax, r.TopEigenvalues, r.EigenResiduals = eig.Values[0], eig.Values, eig.Residuals
 	r.LanczosSteps, r.Converged = eig.Iterations, eig.Converged
 	logf("λ_max %.5g after %d Lanczos steps (%.1fs)", r.LambdaMax, eig.Iterations, time.Since(start).Seconds())
-	if f.traceSamples > 0 {
+	if f.traceSamples > 0 && f.traceMethod != "hutch++" {
 		tr, err := sharpness.Trace(op, f.traceSamples, f.seed)
 		if err != nil {
 			return err
 		}
 		r.Trace, r.TraceStdErr = &tr.Trace, &tr.StdErr
 		logf("trace %.5g ± %.2g (%.1fs)", tr.Trace, tr.StdErr, time.Since(start).Seconds())
+	}
+	if f.traceSamples >= 3 && f.traceMethod != "hutchinson" {
+		tr, err := sharpness.HutchPP(op, f.traceSamples, f.seed)
+		if err != nil {
+			return err
+		}
+		r.TraceHutchPP, r.TraceHPPStdErr = &tr.Trace, &tr.StdErr
+		logf("trace (Hutch++) %.5g ± %.2g (%.1fs)", tr.Trace, tr.StdErr, time.Since(start).Seconds())
 	}
 	var density sharpness.Density
 	if f.densityProbes > 0 {
@@ -499,6 +520,9 @@ func printSharpness(w io.Writer, r *SharpnessReport, path string) {
 	fmt.Fprintf(tw, "top_eigenvalues\t%s\n", strings.Join(top, "  "))
 	if r.Trace != nil {
 		fmt.Fprintf(tw, "trace\t%.5g ± %.2g\t(Hutchinson, %d Rademacher vectors)\n", *r.Trace, *r.TraceStdErr, r.TraceSamples)
+	}
+	if r.TraceHutchPP != nil {
+		fmt.Fprintf(tw, "trace_hutchpp\t%.5g ± %.2g\t(Hutch++, %d products)\n", *r.TraceHutchPP, *r.TraceHPPStdErr, r.TraceSamples)
 	}
 	fmt.Fprintf(tw, "sam_sharpness\t%.5g\t(ρ = %g, %d ascent steps; SAM's one step gives %.5g)\n", r.SAMSharpness, r.Rho, r.AscentSteps, r.SAMOneStep)
 	if r.MSharpness != nil {

@@ -65,6 +65,8 @@ func TestMeasureBadInput(t *testing.T) {
 		{"unknown data", []string{"sharpness", "--model", model, "--data", "cifar-1000"}, "cifar-1000"},
 		{"bad curvature", []string{"sharpness", "--model", model, "--curvature", "hessian2"}, "--curvature"},
 		{"fd ggn", []string{"sharpness", "--model", model, "--curvature", "ggn", "--hvp", "fd"}, "--hvp fd"},
+		{"bad trace method", []string{"sharpness", "--model", model, "--trace-method", "hutch+"}, "--trace-method"},
+		{"hutch++ 2 products", []string{"sharpness", "--model", model, "--trace-method", "hutch++", "--trace-samples", "2"}, "--trace-samples"},
 		{"params no match", []string{"sharpness", "--model", model, "--params", "conv9.*"}, "conv9.*"},
 		{"params malformed", []string{"sharpness", "--model", model, "--params", "fc["}, "malformed"},
 		{"top-k above block", []string{"sharpness", "--model", model, "--params", "fc2.bias", "--top-k", "4"}, "--top-k"},
