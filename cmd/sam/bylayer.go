@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -19,6 +21,7 @@ import (
 func (f *sharpnessFlags) registerSubsets(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringSliceVar(&f.params, "params", nil, "glob patterns over the parameter names (conv2.*, *.weight; comma-separated): λ, trace and density of the Hessian's diagonal block on those parameters (default: all)")
+	fl.BoolVar(&f.saveEig, "save-eigenvectors", false, "write the top-k Ritz vectors (unit norm; zero outside --params) as eigenvector_1.safetensors … in --out, tensors named like the weights, for sam landscape --direction FILE")
 	fl.BoolVar(&f.byLayer, "by-layer", false, "also λ_max and trace of each parameter tensor's diagonal block (of the --params tensors): a table, by_layer in sharpness.json, by_layer.png")
 }
 
@@ -101,4 +104,35 @@ func curvatureName(c string) string {
 		return "empirical Fisher"
 	}
 	return "Hessian"
+}
+
+// saveEigenvectors writes each Ritz vector of eig (of op: the whole operator or a block) as
+// eigenvector_I.safetensors in dir, in the checkpoint's tensor names, and returns the paths.
+func saveEigenvectors(dir string, l *loaded, op sharpness.Operator, eig sharpness.Eigen, r *SharpnessReport) ([]string, error) {
+	var paths []string
+	full := make([]float64, len(l.w))
+	for i, v := range eig.Vectors {
+		clear(full)
+		if b, ok := op.(*sharpness.Block); ok {
+			b.Embed(full, v)
+		} else {
+			copy(full, v)
+		}
+		d := make([]float32, len(full))
+		for j, x := range full {
+			d[j] = float32(x)
+		}
+		meta := map[string]string{"format": "sam/direction", "model": r.Model, "curvature": r.Curvature,
+			"index": strconv.Itoa(i + 1), "eigenvalue": strconv.FormatFloat(eig.Values[i], 'g', -1, 64),
+			"residual": strconv.FormatFloat(eig.Residuals[i], 'g', -1, 64), "data": r.Data}
+		if len(r.Params) > 0 {
+			meta["params"] = strings.Join(r.Params, ",")
+		}
+		p := filepath.Join(dir, "eigenvector_"+strconv.Itoa(i+1)+".safetensors")
+		if err := sharpness.SaveDirection(p, &l.model.Layout, d, nil, nil, meta); err != nil {
+			return nil, err
+		}
+		paths = append(paths, p)
+	}
+	return paths, nil
 }

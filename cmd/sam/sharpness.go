@@ -188,6 +188,7 @@ type sharpnessFlags struct {
 	// parameter subsets (bylayer.go)
 	params  []string
 	byLayer bool
+	saveEig bool
 }
 
 // SharpnessReport is sharpness.json.
@@ -223,6 +224,7 @@ type SharpnessReport struct {
 	EpsSharpness   float64                    `json:"eps_sharpness"`
 	AscentSteps    int                        `json:"ascent_steps"`
 	Density        *DensityReport             `json:"density,omitempty"`
+	Eigenvectors   []string                   `json:"eigenvector_files,omitempty"`
 	ByLayer        []sharpness.LayerCurvature `json:"by_layer,omitempty"`
 	Seconds        float64                    `json:"seconds"`
 }
@@ -413,7 +415,7 @@ func runSharpness(cmd *cobra.Command, f *sharpnessFlags, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	eig, err := sharpness.TopEigen(op, f.topK, sharpness.LanczosOptions{MaxIter: f.lanczos, Tol: f.tol, Seed: f.seed})
+	eig, err := sharpness.TopEigen(op, f.topK, sharpness.LanczosOptions{MaxIter: f.lanczos, Tol: f.tol, Seed: f.seed, Vectors: f.saveEig})
 	if err != nil {
 		return err
 	}
@@ -474,6 +476,11 @@ func runSharpness(cmd *cobra.Command, f *sharpnessFlags, stdout, stderr io.Write
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return usage(fmt.Errorf("--out: %v", err))
 	}
+	if f.saveEig {
+		if r.Eigenvectors, err = saveEigenvectors(out, l, op, eig, &r); err != nil {
+			return err
+		}
+	}
 	if r.ByLayer != nil {
 		if err := writeByLayer(out, l.label, r.Curvature, r.ByLayer, f.traceSamples > 0); err != nil {
 			return err
@@ -533,6 +540,9 @@ func printSharpness(w io.Writer, r *SharpnessReport, path string) {
 		lo, hi := slices.Min(d.Nodes), slices.Max(d.Nodes)
 		fmt.Fprintf(tw, "density\t%d nodes in [%.4g, %.4g]\t(%d probes × %d Lanczos steps, σ = %.3g: density.csv, density.png)\n",
 			len(d.Nodes), lo, hi, d.Probes, d.Steps, d.Sigma)
+	}
+	for _, p := range r.Eigenvectors {
+		fmt.Fprintf(tw, "eigenvector\t%s\n", p)
 	}
 	fmt.Fprintf(tw, "written\t%s (%.1fs)\n", path, r.Seconds)
 	tw.Flush()
