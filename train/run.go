@@ -176,6 +176,9 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 	sum := Summary{Config: c, Model: m.Describe(), Parameters: m.Layout.Size(), TrainN: n,
 		ValN: d.Val.N(), TestN: d.Test.N(), NoisyLabels: d.NoisyLabels}
 	step := 0
+	if err := snapshot(c, out, m, w, step, total); err != nil {
+		return nil, err
+	}
 	var stepErr error
 	for step < total {
 		pos := step % perEpoch
@@ -200,6 +203,9 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 			break
 		}
 		step++
+		if err := snapshot(c, out, m, w, step, total); err != nil {
+			return nil, err
+		}
 		epochLoss += l * float64(rows)
 		epochN += rows
 		if obs.Step != nil {

@@ -60,6 +60,7 @@ gradient taken there, which steers training toward flat minima that generalise b
 	root.AddCommand(newBenchCmd(stdout, stderr))
 	root.AddCommand(newSweepCmd(stdout, stderr))
 	root.AddCommand(newConnectCmd(stdout, stderr))
+	root.AddCommand(newTrajectoryCmd(stdout, stderr))
 	root.CompletionOptions.DisableDefaultCmd = true
 	err := root.ExecuteContext(ctx)
 	if err == nil {
