@@ -69,8 +69,10 @@ type Hessian struct {
 
 	// exact, any other model (rgeneric.go)
 	seq      *rseq
+	warm     bool // one batch: the forward and backward passes at w are those of the last product
 	gscratch []float32
 	gd, grd  []float32
+	y, dy    []float32 // the model's output at w and the gradient the backward pass took
 	zero     []float32 // GGN and Fisher: a zero loss gradient, so that the R-backward drops the network's own curvature
 
 	// finite differences
@@ -153,7 +155,13 @@ func buildGeneric(m *nn.Model) (*rseq, error) {
 	default:
 		return nil, fmt.Errorf("%w for loss %T", ErrUnsupported, m.Loss)
 	}
-	seq, err := buildSeq(m.Layers)
+	// A second instance of the model, when the spec rebuilds it with the same layout, gives the
+	// nodes their twins.
+	var twins []nn.Layer
+	if tm, err := nn.Build(m.Spec); err == nil && tm.Layout.String() == m.Layout.String() && len(tm.Layers) == len(m.Layers) {
+		twins = tm.Layers
+	}
+	seq, err := buildSeq(m.Layers, twins)
 	if err != nil {
 		return nil, err
 	}
@@ -175,22 +183,28 @@ func (h *Hessian) mulGeneric(dst, v []float64) {
 	clear(dst)
 	o := h.obj
 	N, k := float64(o.N()), o.Model.Spec.Outputs
+	single := o.N() <= o.batch()
 	o.batches(0, o.N(), func(lo, hi int, x []float32, t nn.Target) {
 		n := hi - lo
-		y := h.seq.forward(h.w, x, n)
-		h.gd = grow(h.gd, n*k)
-		h.loss.Eval(y, n, k, t, h.gd)
-		h.seq.backward(h.w, h.gscratch, h.gd, n, false)
-		dy := h.gd
-		if h.curv != HessianCurvature {
-			// Jᵀ M J v: the backward pass of M·(Jv) alone. With a zero gradient entering it, the
-			// R-backward pass is exactly that (every term of the network's second derivatives
-			// carries the back-propagated gradient as a factor).
-			h.zero = grow(h.zero, n*k)
-			clear(h.zero)
-			dy = h.zero
-			h.seq.backward(h.w, h.gscratch, dy, n, false)
+		if !(single && h.warm) {
+			h.y = h.seq.forward(h.w, x, n)
+			h.gd = grow(h.gd, n*k)
+			h.loss.Eval(h.y, n, k, t, h.gd)
+			h.dy = h.gd
+			if h.curv != HessianCurvature {
+				// Jᵀ M J v: the backward pass of M·(Jv) alone. With a zero gradient entering
+				// it, the R-backward pass is exactly that (every term of the network's second
+				// derivatives carries the back-propagated gradient as a factor).
+				h.zero = grow(h.zero, n*k)
+				clear(h.zero)
+				h.dy = h.zero
+			}
+			h.seq.backward(h.w, h.gscratch, h.dy, n, false)
+			// With one batch, every node's state at w (outputs, gradients, the layers' saved
+			// inputs) is still valid at the next product: the R-passes leave it as it is.
+			h.warm = single
 		}
+		y, dy := h.y, h.dy
 		ry := h.seq.rforward(h.w, h.v32, nil, n, true)
 		h.grd = grow(h.grd, n*k)
 		h.outputCurv(y, h.gd, ry, h.grd, n, k)
