@@ -2,6 +2,7 @@
 """Turns bench/run.sh's JSON lines into BENCHMARKS.md (the best of the rounds for each measurement)."""
 import collections
 import json
+import os
 import platform
 import re
 import subprocess
@@ -99,3 +100,8 @@ for impl, title in (("variant", "MLP 784-256-256-10"), ("cnnvariant", "CNN")):
     for flags in dict.fromkeys(r["flags"] for r in rows if r["impl"] == impl):
         s = med([r["steps_per_sec"] for r in group(impl, flags=flags)])
         print("| `%s` | %.1f | %.2f |" % (flags, s, base / s))
+
+# The sharpness toolkit's section is measured by hand with go test -bench (bench/sharpness.md).
+extra = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sharpness.md")
+if os.path.exists(extra):
+    print(open(extra).read().rstrip("\n"))
