@@ -20,7 +20,7 @@ import (
 
 func (f *sharpnessFlags) registerSubsets(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringSliceVar(&f.params, "params", nil, "glob patterns over the parameter names (conv2.*, *.weight; comma-separated): λ, trace and density of the Hessian's diagonal block on those parameters (default: all)")
+	fl.StringSliceVar(&f.params, "params", nil, "glob patterns over the parameter names (conv2.*, *.weight; comma-separated): measure the loss as a function of those parameters alone (λ, trace, density of the diagonal block; SAM and ε-sharpness perturb only them; default: all)")
 	fl.BoolVar(&f.saveEig, "save-eigenvectors", false, "write the top-k Ritz vectors (unit norm; zero outside --params) as eigenvector_1.safetensors … in --out, tensors named like the weights, for sam landscape --direction FILE")
 	fl.BoolVar(&f.byLayer, "by-layer", false, "also λ_max and trace of each parameter tensor's diagonal block (of the --params tensors): a table, by_layer in sharpness.json, by_layer.png")
 }
@@ -39,6 +39,20 @@ func spanSize(spans []param.Span) int {
 		n += s.Size()
 	}
 	return n
+}
+
+// spanMask marks the coordinates of spans (nil when not asked: no restriction).
+func spanMask(spans []param.Span, n int, on bool) []bool {
+	if !on {
+		return nil
+	}
+	m := make([]bool, n)
+	for _, s := range spans {
+		for i := s.Off; i < s.End(); i++ {
+			m[i] = true
+		}
+	}
+	return m
 }
 
 // restrict returns the block of a on spans when asked, else a.

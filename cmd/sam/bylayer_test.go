@@ -91,6 +91,11 @@ func TestSharpnessByLayer(t *testing.T) {
 	if lo := max(w.LambdaMax, bias.LambdaMax); fc2.LambdaMax < lo*(1-1e-6) || fc2.LambdaMax > all.LambdaMax*(1+1e-6) {
 		t.Errorf("fc2.* block λ_max %g, want within [%g, %g]", fc2.LambdaMax, lo, all.LambdaMax)
 	}
+	// SAM sharpness perturbing fc2 alone is at most the whole model's (a smaller ball's maximum;
+	// the ascent is a lower bound, so allow its slack) and positive.
+	if !(fc2.SAMSharpness > 0) || fc2.SAMSharpness > all.SAMSharpness*1.05 {
+		t.Errorf("SAM sharpness on fc2.* %g, whole model %g", fc2.SAMSharpness, all.SAMSharpness)
+	}
 }
 
 // TestSharpnessCurvature: --curvature ggn and fisher measure positive semi-definite matrices

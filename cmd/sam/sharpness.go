@@ -453,7 +453,7 @@ func runSharpness(cmd *cobra.Command, f *sharpnessFlags, stdout, stderr io.Write
 		}
 		logf("by layer: %d tensors (%.1fs)", len(r.ByLayer), time.Since(start).Seconds())
 	}
-	opt := sharpness.AscentOptions{Steps: f.steps, Seed: f.seed}
+	opt := sharpness.AscentOptions{Steps: f.steps, Seed: f.seed, Mask: spanMask(spans, len(l.w), len(f.params) > 0)}
 	sam, err := sharpness.SAMSharpness(obj, l.w, f.rho, opt)
 	if err != nil {
 		return usage(err)
@@ -507,7 +507,7 @@ func printSharpness(w io.Writer, r *SharpnessReport, path string) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "model\t%s (%s)\n", r.Model, r.Architecture)
 	if len(r.Params) > 0 {
-		fmt.Fprintf(tw, "params\t%s\t(%d parameters: the Hessian's diagonal block for λ, trace and density)\n", strings.Join(r.Params, ","), r.Parameters)
+		fmt.Fprintf(tw, "params\t%s\t(%d parameters: every measure is of the loss in those alone, the others fixed)\n", strings.Join(r.Params, ","), r.Parameters)
 	}
 	fmt.Fprintf(tw, "data\t%s\n", r.Data)
 	if r.Accuracy != nil {
