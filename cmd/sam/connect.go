@@ -207,8 +207,12 @@ func runConnect(cmd *cobra.Command, f *connectFlags, stdout, stderr io.Writer) e
 			return err
 		}
 		r.CurveExamples = curveSet.N()
+		mom := f.momentum
+		if mom == 0 {
+			mom = -1 // CurveOptions: negative is none, 0 the default
+		}
 		res, err := sharpness.TrainBezier(a.model, curveSet, a.w, b.w, sharpness.CurveOptions{Steps: f.steps, LR: f.lr,
-			Momentum: map[bool]float64{true: -1, false: f.momentum}[f.momentum == 0], Batch: f.curveBatch, Seed: f.seed})
+			Momentum: mom, Batch: f.curveBatch, Seed: f.seed})
 		if err != nil {
 			return err
 		}

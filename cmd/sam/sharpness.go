@@ -275,7 +275,7 @@ writes sharpness.json to --out.`,
 	fl.IntVar(&f.topK, "top-k", 3, "number of top Hessian eigenvalues")
 	fl.IntVar(&f.lanczos, "lanczos-steps", 100, "most Lanczos steps (Hessian-vector products)")
 	fl.Float64Var(&f.tol, "tol", 1e-3, "Lanczos stops when each top-k Ritz residual is below tol·λ_max")
-	fl.IntVar(&f.traceSamples, "trace-samples", 20, "Rademacher vectors of the Hutchinson trace (0 = skip the trace)")
+	fl.IntVar(&f.traceSamples, "trace-samples", 20, "Rademacher vectors of the Hutchinson trace, and products of Hutch++ (0 = skip the trace)")
 	fl.StringVar(&f.method, "hvp", "auto", "Hessian-vector products: exact (R-operator), fd (finite differences of gradients) or auto")
 	fl.StringVar(&f.traceMethod, "trace-method", "both", "trace estimator: hutchinson, hutch++ (Meyer et al. 2021: a sketch of the top of the spectrum plus Hutchinson on the rest) or both, each with --trace-samples products")
 	fl.StringVar(&f.curvature, "curvature", "hessian", "the matrix of λ, trace, density and --by-layer: hessian, ggn (generalised Gauss-Newton Jᵀ∇²_z L J) or fisher (empirical Fisher, mean of per-example gradient outer products); ggn and fisher use exact products")

@@ -93,6 +93,7 @@ loss) and trajectory.json to --out (default: DIR).`,
 	}
 	f.register(cmd, 2000)
 	cmd.Flags().MarkHidden("model")
+	cmd.Flags().Lookup("out").Usage = "output directory (default: DIR)"
 	fl := cmd.Flags()
 	fl.IntVar(&f.points, "points", 21, "grid points per axis of the loss contours")
 	fl.Float64Var(&f.margin, "margin", 0.2, "the grid extends the paths' range by this fraction on each side")
