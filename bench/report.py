@@ -2,6 +2,7 @@
 """Turns bench/run.sh's JSON lines into BENCHMARKS.md (the best of the rounds for each measurement)."""
 import collections
 import json
+import os
 import platform
 import re
 import subprocess
@@ -146,3 +147,7 @@ if group("wrnaug"):
     for aug in dict.fromkeys(r.get("augment", "") for r in group("wrnaug")):
         v = med([r["steps_per_sec"] for r in group("wrnaug") if r.get("augment", "") == aug])
         print("| %s | %.3f | %.3f |" % ("`--augment %s`" % aug if aug else "none", v, base / v))
+# The sharpness toolkit's section is measured by hand with go test -bench (bench/sharpness.md).
+extra = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sharpness.md")
+if os.path.exists(extra):
+    print(open(extra).read().rstrip("\n"))

@@ -137,10 +137,11 @@ type HeatPlot struct {
 	Title, XLabel, YLabel string
 	ZLabel                string // the colour bar's label
 	Grid                  Grid
-	LogZ                  bool    // colours (and contours) evenly spaced in log₁₀ of the values, which must be > 0
-	ZMin, ZMax            float64 // colour range; both 0 means the data's range. Values outside get the end colours.
-	Contours              int     // contour lines, evenly spaced over the colour range; 0 means 10
-	Points                []Point // marked with a cross and named in the legend
+	LogZ                  bool     // colours (and contours) evenly spaced in log₁₀ of the values, which must be > 0
+	ZMin, ZMax            float64  // colour range; both 0 means the data's range. Values outside get the end colours.
+	Contours              int      // contour lines, evenly spaced over the colour range; 0 means 10
+	Points                []Point  // marked with a cross and named in the legend
+	Paths                 []Series // polylines drawn over the map with a dot at each point, named in the title
 }
 
 // Write renders the heat map as PNG into path, atomically.
@@ -217,6 +218,12 @@ func (hp HeatPlot) Write(path string) error {
 		s.GlyphStyle.Color = color.RGBA{R: 0, G: 220, B: 255, A: 255}
 		p.Add(s)
 		names = append(names, pt.Name)
+	}
+	for i, ps := range hp.Paths {
+		if err := addPath(p, ps, i); err != nil {
+			return fmt.Errorf("plot %s: %w", hp.Title, err)
+		}
+		names = append(names, pathName(ps.Name, i))
 	}
 	if len(names) > 0 { // a legend inside the map would hide part of it
 		p.Title.Text += " (× " + strings.Join(names, ", ") + ")"

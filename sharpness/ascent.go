@@ -14,6 +14,28 @@ type AscentOptions struct {
 	// restart their maximiser too); the best is reported.
 	Restarts int
 	Seed     uint64
+	// Mask, when not nil, restricts the perturbation to the parameters i with Mask[i] (the
+	// others stay at w): the sharpness of the loss as a function of those parameters alone.
+	Mask []bool
+}
+
+// masked zeroes the entries of g outside the mask.
+func (a AscentOptions) masked(g []float64) {
+	if a.Mask == nil {
+		return
+	}
+	for i, keep := range a.Mask {
+		if !keep {
+			g[i] = 0
+		}
+	}
+}
+
+func (a AscentOptions) check(n int) error {
+	if a.Mask != nil && len(a.Mask) != n {
+		return fmt.Errorf("sharpness: a mask of %d entries for %d parameters", len(a.Mask), n)
+	}
+	return nil
 }
 
 func (a AscentOptions) steps() int {
@@ -48,6 +70,9 @@ func SAMSharpness(o *Objective, w []float32, rho float64, opt AscentOptions) (SA
 	if len(w) != o.Dim() {
 		return SAMResult{}, fmt.Errorf("sharpness: %d weights, the model has %d parameters", len(w), o.Dim())
 	}
+	if err := opt.check(len(w)); err != nil {
+		return SAMResult{}, err
+	}
 	r := samRange(o, w, rho, opt, 0, o.N())
 	return r, nil
 }
@@ -64,6 +89,9 @@ func MSharpness(o *Objective, w []float32, rho float64, m int, opt AscentOptions
 	}
 	if len(w) != o.Dim() {
 		return SAMResult{}, fmt.Errorf("sharpness: %d weights, the model has %d parameters", len(w), o.Dim())
+	}
+	if err := opt.check(len(w)); err != nil {
+		return SAMResult{}, err
 	}
 	var out SAMResult
 	n := float64(o.N())
@@ -93,6 +121,7 @@ func samRange(o *Objective, w []float32, rho float64, opt AscentOptions, from, t
 	eps := make([]float64, n)
 	wp := make([]float32, n)
 	l0 := o.lossGradRange(w, g, from, to)
+	opt.masked(g)
 	res := SAMResult{Loss: l0, Gradients: 1}
 	gn := norm(g)
 	if gn == 0 {
@@ -109,6 +138,7 @@ func samRange(o *Objective, w []float32, rho float64, opt AscentOptions, from, t
 		var l float64
 		if it < opt.steps() {
 			l = o.lossGradRange(wp, g, from, to)
+			opt.masked(g)
 			res.Gradients++
 		} else {
 			l, _ = o.lossRange(wp, from, to)
@@ -153,13 +183,18 @@ func EpsSharpness(o *Objective, w []float32, epsilon float64, opt AscentOptions)
 	if len(w) != o.Dim() {
 		return EpsResult{}, fmt.Errorf("sharpness: %d weights, the model has %d parameters", len(w), o.Dim())
 	}
+	if err := opt.check(len(w)); err != nil {
+		return EpsResult{}, err
+	}
 	n := len(w)
 	g := make([]float64, n)
 	y := make([]float64, n)
 	box := make([]float64, n)
 	wp := make([]float32, n)
 	for i, x := range w {
-		box[i] = epsilon * (math.Abs(float64(x)) + 1)
+		if opt.Mask == nil || opt.Mask[i] {
+			box[i] = epsilon * (math.Abs(float64(x)) + 1)
+		}
 	}
 	g0 := make([]float64, n)
 	l0 := o.LossGrad(w, g0)

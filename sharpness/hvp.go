@@ -56,6 +56,7 @@ type Hessian struct {
 	obj    *Objective
 	w      []float32
 	method Method
+	curv   Curvature
 
 	// exact
 	ops    []rop
@@ -68,8 +69,11 @@ type Hessian struct {
 
 	// exact, any other model (rgeneric.go)
 	seq      *rseq
+	warm     bool // one batch: the forward and backward passes at w are those of the last product
 	gscratch []float32
 	gd, grd  []float32
+	y, dy    []float32 // the model's output at w and the gradient the backward pass took
+	zero     []float32 // GGN and Fisher: a zero loss gradient, so that the R-backward drops the network's own curvature
 
 	// finite differences
 	wp    []float32
@@ -151,7 +155,13 @@ func buildGeneric(m *nn.Model) (*rseq, error) {
 	default:
 		return nil, fmt.Errorf("%w for loss %T", ErrUnsupported, m.Loss)
 	}
-	seq, err := buildSeq(m.Layers)
+	// A second instance of the model, when the spec rebuilds it with the same layout, gives the
+	// nodes their twins.
+	var twins []nn.Layer
+	if tm, err := nn.Build(m.Spec); err == nil && tm.Layout.String() == m.Layout.String() && len(tm.Layers) == len(m.Layers) {
+		twins = tm.Layers
+	}
+	seq, err := buildSeq(m.Layers, twins)
 	if err != nil {
 		return nil, err
 	}
@@ -173,16 +183,32 @@ func (h *Hessian) mulGeneric(dst, v []float64) {
 	clear(dst)
 	o := h.obj
 	N, k := float64(o.N()), o.Model.Spec.Outputs
+	single := o.N() <= o.batch()
 	o.batches(0, o.N(), func(lo, hi int, x []float32, t nn.Target) {
 		n := hi - lo
-		y := h.seq.forward(h.w, x, n)
-		h.gd = grow(h.gd, n*k)
-		h.loss.Eval(y, n, k, t, h.gd)
-		h.seq.backward(h.w, h.gscratch, h.gd, n, false)
+		if !(single && h.warm) {
+			h.y = h.seq.forward(h.w, x, n)
+			h.gd = grow(h.gd, n*k)
+			h.loss.Eval(h.y, n, k, t, h.gd)
+			h.dy = h.gd
+			if h.curv != HessianCurvature {
+				// Jᵀ M J v: the backward pass of M·(Jv) alone. With a zero gradient entering
+				// it, the R-backward pass is exactly that (every term of the network's second
+				// derivatives carries the back-propagated gradient as a factor).
+				h.zero = grow(h.zero, n*k)
+				clear(h.zero)
+				h.dy = h.zero
+			}
+			h.seq.backward(h.w, h.gscratch, h.dy, n, false)
+			// With one batch, every node's state at w (outputs, gradients, the layers' saved
+			// inputs) is still valid at the next product: the R-passes leave it as it is.
+			h.warm = single
+		}
+		y, dy := h.y, h.dy
 		ry := h.seq.rforward(h.w, h.v32, nil, n, true)
 		h.grd = grow(h.grd, n*k)
-		lossHess(h.loss, y, ry, h.grd, n, k)
-		h.seq.rbackward(h.w, h.v32, h.hv32, h.gd, h.grd, n, true, false)
+		h.outputCurv(y, h.gd, ry, h.grd, n, k)
+		h.seq.rbackward(h.w, h.v32, h.hv32, dy, h.grd, n, true, false)
 		f := float64(n) / N
 		for i, g := range h.hv32 {
 			dst[i] += float64(g) * f
@@ -384,11 +410,14 @@ func (h *Hessian) rBatch(s *rstate, n int) {
 			dact(op.act, s.y[i], r.ry[i-1], ry)
 		}
 	}
-	// The loss: rd[last] = ∇²loss(z) R(z).
+	// The loss: rd[last] = ∇²loss(z) R(z) (or the GGN's and Fisher's output matrix times R(z)).
 	last := len(ops) - 1
 	k := ops[last].out
 	r.rd[last] = grow(r.rd[last], n*k)
-	lossHess(h.loss, s.y[last], r.ry[last], r.rd[last], n, k)
+	h.outputCurv(s.y[last], s.d[last], r.ry[last], r.rd[last], n, k)
+	// GGN and Fisher: Jᵀ(M Jv) is the plain backward pass of rd; the terms with the
+	// back-propagated gradient s.d are the network's second derivatives, which they leave out.
+	gn := h.curv != HessianCurvature
 	// R-backward.
 	for i := last; i >= 0; i-- {
 		op := ops[i]
@@ -399,7 +428,7 @@ func (h *Hessian) rBatch(s *rstate, n int) {
 			}
 			gw := op.w.Of(hv)
 			tensor.Gemm(true, false, op.out, op.in, n, 1, r.rd[i], op.out, in, op.in, 0, gw, op.in)
-			if rin != nil {
+			if rin != nil && !gn {
 				tensor.Gemm(true, false, op.out, op.in, n, 1, s.d[i], op.out, rin, op.in, 1, gw, op.in)
 			}
 			if op.hasBias {
@@ -414,12 +443,18 @@ func (h *Hessian) rBatch(s *rstate, n int) {
 			if i > 0 {
 				r.rd[i-1] = grow(r.rd[i-1], n*op.in)
 				tensor.Gemm(false, false, n, op.in, op.out, 1, r.rd[i], op.out, op.w.Of(w), op.in, 0, r.rd[i-1], op.in)
-				tensor.Gemm(false, false, n, op.in, op.out, 1, s.d[i], op.out, op.w.Of(v), op.in, 1, r.rd[i-1], op.in)
+				if !gn {
+					tensor.Gemm(false, false, n, op.in, op.out, 1, s.d[i], op.out, op.w.Of(v), op.in, 1, r.rd[i-1], op.in)
+				}
 			}
 		} else if i > 0 {
 			// d_in = d_out ⊙ σ'(z):  R(d_in) = R(d_out) ⊙ σ'(z) + d_out ⊙ σ''(z) ⊙ R(z).
 			r.rd[i-1] = grow(r.rd[i-1], n*op.in)
-			rdback(op.act, s.y[i], s.d[i], r.rd[i], r.ry[i-1], r.rd[i-1])
+			if gn {
+				dact(op.act, s.y[i], r.rd[i], r.rd[i-1])
+			} else {
+				rdback(op.act, s.y[i], s.d[i], r.rd[i], r.ry[i-1], r.rd[i-1])
+			}
 		}
 	}
 }

@@ -61,6 +61,12 @@ func Linspace(lo, hi float64, n int) []float64 {
 
 // Line evaluates the loss at w + α·d for each α.
 func Line(o *Objective, w, d []float32, alphas []float64) ([]Point, error) {
+	return LineWith(o, w, d, alphas, nil)
+}
+
+// LineWith is Line that calls at(α) before each evaluation (to move the model's BatchNorm
+// statistics with the weights: Stats.At); at may be nil.
+func LineWith(o *Objective, w, d []float32, alphas []float64, at func(alpha, beta float64)) ([]Point, error) {
 	if len(w) != o.Dim() || len(d) != o.Dim() {
 		return nil, fmt.Errorf("sharpness: weights or direction do not match the model's %d parameters", o.Dim())
 	}
@@ -69,6 +75,9 @@ func Line(o *Objective, w, d []float32, alphas []float64) ([]Point, error) {
 	for i, a := range alphas {
 		for j, x := range w {
 			wp[j] = float32(float64(x) + a*float64(d[j]))
+		}
+		if at != nil {
+			at(a, 0)
 		}
 		l, acc := o.Loss(wp)
 		pts[i] = Point{Alpha: a, Loss: l, Acc: acc}
@@ -79,6 +88,11 @@ func Line(o *Objective, w, d []float32, alphas []float64) ([]Point, error) {
 // Plane evaluates the loss at w + α·d1 + β·d2 on the grid alphas × betas; the result is in
 // row-major order with β varying slowest (row i holds betas[i]).
 func Plane(o *Objective, w, d1, d2 []float32, alphas, betas []float64) ([]Point, error) {
+	return PlaneWith(o, w, d1, d2, alphas, betas, nil)
+}
+
+// PlaneWith is Plane that calls at(α, β) before each evaluation; at may be nil.
+func PlaneWith(o *Objective, w, d1, d2 []float32, alphas, betas []float64, at func(alpha, beta float64)) ([]Point, error) {
 	if len(w) != o.Dim() || len(d1) != o.Dim() || len(d2) != o.Dim() {
 		return nil, fmt.Errorf("sharpness: weights or directions do not match the model's %d parameters", o.Dim())
 	}
@@ -88,6 +102,9 @@ func Plane(o *Objective, w, d1, d2 []float32, alphas, betas []float64) ([]Point,
 		for _, a := range alphas {
 			for j, x := range w {
 				wp[j] = float32(float64(x) + a*float64(d1[j]) + b*float64(d2[j]))
+			}
+			if at != nil {
+				at(a, b)
 			}
 			l, acc := o.Loss(wp)
 			pts = append(pts, Point{Alpha: a, Beta: b, Loss: l, Acc: acc})

@@ -40,14 +40,24 @@ type rseq struct {
 	ds    [][]float32 // ds[i]: dL/d(output of node i)
 }
 
-func buildSeq(layers []nn.Layer) (*rseq, error) {
+// buildSeq makes the nodes of layers. twins, when not nil, are the same layers of a second
+// instance of the model (same parameter spans): a dense or convolution node runs its R-input
+// pass on its twin, so that each layer instance keeps the saved state (input, im2col columns) of
+// one input, x or R(x), and neither has to be recomputed.
+func buildSeq(layers, twins []nn.Layer) (*rseq, error) {
 	s := &rseq{}
-	for _, l := range layers {
+	twin := func(i int) nn.Layer {
+		if twins == nil {
+			return nil
+		}
+		return twins[i]
+	}
+	for i, l := range layers {
 		switch l := l.(type) {
 		case *nn.Dense:
-			s.nodes = append(s.nodes, &bilinear{l: l, w: l.W, b: l.B, bias: !l.NoBias})
+			s.nodes = append(s.nodes, &bilinear{l: l, twin: twin(i), w: l.W, b: l.B, bias: !l.NoBias})
 		case *nn.Conv2D:
-			s.nodes = append(s.nodes, &bilinear{l: l, w: l.W, b: l.B, bias: !l.NoBias})
+			s.nodes = append(s.nodes, &bilinear{l: l, twin: twin(i), w: l.W, b: l.B, bias: !l.NoBias})
 		case *nn.Activation:
 			s.nodes = append(s.nodes, &actNode{f: l.Func})
 		case *nn.Dropout:
@@ -57,11 +67,15 @@ func buildSeq(layers []nn.Layer) (*rseq, error) {
 		case *nn.Pool2D:
 			s.nodes = append(s.nodes, &poolNode{l: l})
 		case *nn.Residual:
-			body, err := buildSeq(l.Body)
+			var tb, ts []nn.Layer
+			if tw, ok := twin(i).(*nn.Residual); ok {
+				tb, ts = tw.Body, tw.Short
+			}
+			body, err := buildSeq(l.Body, tb)
 			if err != nil {
 				return nil, err
 			}
-			short, err := buildSeq(l.Short)
+			short, err := buildSeq(l.Short, ts)
 			if err != nil {
 				return nil, err
 			}
@@ -106,6 +120,7 @@ func (s *rseq) rbackward(w, v, hv, dy, rdy []float32, n int, first, needDX bool)
 // bilinear is a dense or convolution layer: y = f(x, W) + b with f bilinear.
 type bilinear struct {
 	l          nn.Layer
+	twin       nn.Layer // nil, or the same layer of a second model instance: it keeps R(x)'s state
 	w, b       param.Span
 	bias       bool
 	x, rx      []float32 // the input and R(input) of the last forward / rforward
@@ -149,8 +164,12 @@ func (b *bilinear) rforward(w, v, rx []float32, n int, first bool) []float32 {
 	b.ry = append(b.ry[:0], b.l.Forward(evalCtx, v, b.x, n)...)
 	if !first {
 		b.rx = rx
+		lr := b.l
+		if b.twin != nil {
+			lr = b.twin // b.l keeps the state of x
+		}
 		b.withoutBias(w, func() {
-			for i, t := range b.l.Forward(evalCtx, w, b.rx, n) {
+			for i, t := range lr.Forward(evalCtx, w, b.rx, n) {
 				b.ry[i] += t
 			}
 		})
@@ -167,11 +186,17 @@ func (b *bilinear) rbackward(w, v, hv, dy, rdy []float32, n int, first, needDX b
 	}
 	if !first {
 		// State: R(x), from rforward. f_W(dy, R(x)) into scratch, f_x(dy, V).
-		dx := b.l.Backward(evalCtx, v, b.scratch, dy, n, needDX)
+		lr := b.l
+		if b.twin != nil {
+			lr = b.twin
+		}
+		dx := lr.Backward(evalCtx, v, b.scratch, dy, n, needDX)
 		if needDX {
 			b.rdx = append(b.rdx[:0], dx...)
 		}
-		b.l.Forward(evalCtx, w, b.x, n)
+		if b.twin == nil {
+			b.l.Forward(evalCtx, w, b.x, n) // back to the state of x
+		}
 	}
 	// State: x. f_W(R(dy), x) and Σ R(dy) into hv, f_x(R(dy), W).
 	dx := b.l.Backward(evalCtx, w, hv, rdy, n, needDX)

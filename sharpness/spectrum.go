@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -267,13 +268,7 @@ func (d Density) Smooth(x []float64, sigma float64) []float64 {
 	return out
 }
 
-func dot(x, y []float64) float64 {
-	var s float64
-	for i, v := range x {
-		s += v * y[i]
-	}
-	return s
-}
+func dot(x, y []float64) float64 { return floats.Dot(x, y) }
 
 func norm(x []float64) float64 { return math.Sqrt(dot(x, x)) }
 
@@ -283,8 +278,5 @@ func scale(x []float64, a float64) {
 	}
 }
 
-func axpy(a float64, x, y []float64) {
-	for i, v := range x {
-		y[i] += a * v
-	}
-}
+// axpy is y += a·x.
+func axpy(a float64, x, y []float64) { floats.AddScaled(y, a, x) }

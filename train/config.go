@@ -41,6 +41,7 @@ type Config struct {
 	TrackSharpness int `json:"track_sharpness,omitempty"` // log λ_max every this many epochs (0 = off)
 
 	ClassNames []string `json:"-"` // filled in by Prepare from the data; saved with the model
+	SnapshotEvery  int `json:"snapshot_every,omitempty"`  // write the weights to out/snapshots every this many steps (0 = off)
 }
 
 // Validate checks the settings that do not depend on the data. Errors are one line naming the flag.
@@ -64,6 +65,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Steps == 0 && c.Epochs <= 0 {
 		return fmt.Errorf("--epochs: must be > 0, got %d", c.Epochs)
+	}
+	if c.SnapshotEvery < 0 {
+		return fmt.Errorf("--snapshot-every: must be ≥ 0, got %d", c.SnapshotEvery)
 	}
 	if c.TrackSharpness < 0 {
 		return fmt.Errorf("--track-sharpness: must be ≥ 0, got %d", c.TrackSharpness)

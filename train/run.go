@@ -176,6 +176,7 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 
 	ex := &nn.Examples{Model: m, Ctx: ctx} // the per-example view ESAM's data selection uses
 
+	pre := NewPreprocess(c, d) // saved with every checkpoint
 	start := time.Now()
 	var metrics []Metrics
 	var epochLoss float64
@@ -183,6 +184,9 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 	sum := Summary{Config: c, Model: m.Describe(), Parameters: m.Layout.Size(), TrainN: n,
 		ValN: d.Val.N(), TestN: d.Test.N(), NoisyLabels: d.NoisyLabels}
 	step := 0
+	if err := snapshot(c, pre, out, m, w, step, total); err != nil {
+		return nil, err
+	}
 	var stepErr error
 	for step < total {
 		pos := step % perEpoch
@@ -210,6 +214,9 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 			break
 		}
 		step++
+		if err := snapshot(c, pre, out, m, w, step, total); err != nil {
+			return nil, err
+		}
 		epochLoss += l * float64(rows)
 		epochN += rows
 		if obs.Step != nil {
@@ -258,7 +265,6 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 		sum.TestLoss, sum.TestAcc = evaluate(m, w, d.Test, evalBatch)
 	}
 	res := &Result{Summary: sum, Model: m, Weights: w}
-	pre := NewPreprocess(c, d)
 	if out != "" {
 		if err := SaveModel(filepath.Join(out, "model.safetensors"), m, w, c, pre); err != nil {
 			return nil, err

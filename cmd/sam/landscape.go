@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,6 +30,8 @@ type landscapeFlags struct {
 	pathTo    float64
 	scale     string
 	direction string
+	bnStats   bool
+	files     []string // --direction FILE[,FILE]
 	quiet     bool
 }
 
@@ -68,7 +72,8 @@ spectrum.`,
 	fl.Float64Var(&f.span, "range", 1, "the coefficients of the directions run from −range to range")
 	fl.Float64Var(&f.pathFrom, "path-from", -0.5, "linear path: first t of (1−t)·A + t·B")
 	fl.Float64Var(&f.pathTo, "path-to", 1.5, "linear path: last t")
-	fl.StringVar(&f.direction, "direction", "random", "random: filter-normalised random directions; eigen: the top Hessian eigenvectors (unit norm, so α is a distance in weight space and the curvature at 0 is λ)")
+	fl.StringVar(&f.direction, "direction", "random", "random: filter-normalised random directions; eigen: the top Hessian eigenvectors (unit norm, so α is a distance in weight space and the curvature at 0 is λ); or FILE[,FILE2]: directions from safetensors named like the weights (one per --dims; sam sharpness --save-eigenvectors writes them), used as they are")
+	fl.BoolVar(&f.bnStats, "directions-include-bn-stats", false, "also move the BatchNorm running means and variances: by the loss-landscape convention their direction is the statistics themselves (each scales by 1+α), or the buffer tensors of a --direction FILE where it has them")
 	fl.StringVar(&f.scale, "scale", "log", "loss axis (1-D) or colour scale (2-D): log or linear")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress lines on stderr")
 	return cmd
@@ -93,8 +98,20 @@ func (f *landscapeFlags) check() error {
 	if math.IsNaN(f.pathFrom) || math.IsNaN(f.pathTo) || math.IsInf(f.pathFrom, 0) || math.IsInf(f.pathTo, 0) || f.pathFrom >= f.pathTo {
 		return fmt.Errorf("--path-from/--path-to: want finite numbers with from < to, got %g and %g", f.pathFrom, f.pathTo)
 	}
+	f.files = nil
 	if f.direction != "random" && f.direction != "eigen" {
-		return fmt.Errorf("--direction: want random or eigen, got %q", f.direction)
+		f.files = strings.Split(f.direction, ",")
+		if len(f.files) != f.dims {
+			return fmt.Errorf("--direction: want random, eigen or %d safetensors file(s) for --dims %d, got %q", f.dims, f.dims, f.direction)
+		}
+		for _, p := range f.files {
+			if st, err := os.Stat(p); err != nil || st.IsDir() {
+				return fmt.Errorf("--direction: %s: no such file (want random, eigen or a direction .safetensors)", p)
+			}
+		}
+	}
+	if f.bnStats && f.direction == "eigen" {
+		return errors.New("--directions-include-bn-stats: applies to random and file directions, not eigen (eigenvectors live in weight space)")
 	}
 	if f.scale != "log" && f.scale != "linear" {
 		return fmt.Errorf("--scale: want log or linear, got %q", f.scale)
@@ -136,6 +153,13 @@ func runLandscape(cmd *cobra.Command, f *landscapeFlags, stdout, stderr io.Write
 	if err != nil {
 		return usage(err)
 	}
+	for _, p := range f.files { // bad direction files are bad input: check before writing anything
+		for _, m := range models {
+			if _, _, err := sharpness.LoadDirection(p, &m.model.Layout, m.model.Buffers()); err != nil {
+				return usage(fmt.Errorf("--direction: %v", err))
+			}
+		}
+	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return usage(fmt.Errorf("--out: %v", err))
 	}
@@ -152,22 +176,68 @@ func runLandscape(cmd *cobra.Command, f *landscapeFlags, stdout, stderr io.Write
 	coords := sharpness.Linspace(-f.span, f.span, f.points)
 	var written []string
 
-	// directions returns the dims directions at a model's weights.
-	directions := func(m *loaded) ([][]float32, error) {
+	// Each model is evaluated with its own network (its own BatchNorm statistics).
+	objs := map[*loaded]*sharpness.Objective{a: obj}
+	for _, m := range models[1:] {
+		if objs[m], err = sharpness.NewObjective(m.model, set, f.batch); err != nil {
+			return usage(err)
+		}
+	}
+	// statsAt returns the hook that moves m's BatchNorm statistics along sd (nil without
+	// --directions-include-bn-stats) and the function that restores them.
+	statsAt := func(m *loaded, sd [][][]float32) (func(a, b float64), func()) {
+		if sd == nil {
+			return nil, func() {}
+		}
+		st := sharpness.NewStats(m.model)
+		return func(a, b float64) {
+			var d2 [][]float32
+			if len(sd) > 1 {
+				d2 = sd[1]
+			}
+			st.At(a, sd[0], b, d2)
+		}, st.Restore
+	}
+	// directions returns the dims directions at a model's weights, and with
+	// --directions-include-bn-stats those of its BatchNorm statistics.
+	directions := func(m *loaded) ([][]float32, [][][]float32, error) {
+		var sd [][][]float32
+		if f.files != nil {
+			var ds [][]float32
+			for _, p := range f.files {
+				d, stats, err := sharpness.LoadDirection(p, &m.model.Layout, m.model.Buffers())
+				if err != nil {
+					return nil, nil, usage(fmt.Errorf("--direction: %v", err))
+				}
+				if f.bnStats && stats == nil {
+					stats = sharpness.NewStats(m.model).Direction()
+				}
+				ds, sd = append(ds, d), append(sd, stats)
+			}
+			if !f.bnStats {
+				sd = nil
+			}
+			return ds, sd, nil
+		}
 		if f.direction == "random" {
 			ds := [][]float32{sharpness.Direction(&m.model.Layout, m.w, f.seed)}
 			if f.dims == 2 {
 				ds = append(ds, sharpness.Direction(&m.model.Layout, m.w, f.seed+1))
 			}
-			return ds, nil
+			if f.bnStats {
+				for range ds {
+					sd = append(sd, sharpness.NewStats(m.model).Direction())
+				}
+			}
+			return ds, sd, nil
 		}
-		h, err := sharpness.NewHessian(obj, m.w, sharpness.Auto)
+		h, err := sharpness.NewHessian(objs[m], m.w, sharpness.Auto)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		e, err := sharpness.TopEigen(h, f.dims, sharpness.LanczosOptions{Seed: f.seed, Vectors: true})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var ds [][]float32
 		for _, v := range e.Vectors {
@@ -178,7 +248,7 @@ func runLandscape(cmd *cobra.Command, f *landscapeFlags, stdout, stderr io.Write
 			ds = append(ds, d)
 		}
 		logf("%s: top Hessian eigenvalues %.4g", m.label, e.Values)
-		return ds, nil
+		return ds, nil, nil
 	}
 	what, xl1, xl2 := "a filter-normalised random direction", "α  (weights + α·d)", "α  (weights + α·d₁ + β·d₂)"
 	plane := "a random plane"
@@ -186,17 +256,27 @@ func runLandscape(cmd *cobra.Command, f *landscapeFlags, stdout, stderr io.Write
 		what, xl1, xl2 = "the top Hessian eigenvector", "α  (weights + α·v₁, ‖v₁‖ = 1)", "α  (weights + α·v₁ + β·v₂, unit eigenvectors)"
 		plane = "the plane of the top two Hessian eigenvectors"
 	}
+	if f.files != nil {
+		what, xl1, xl2 = "the direction of "+filepath.Base(f.files[0]), "α  (weights + α·d)", "α  (weights + α·d₁ + β·d₂, directions from files)"
+		plane = "the plane of the file directions"
+	}
+	if f.bnStats {
+		what += " (BatchNorm statistics moved too)"
+		plane += " (BN statistics moved too)"
+	}
 
 	if f.dims == 1 {
 		lp := report.LinePlot{Title: "Loss along " + what, XLabel: xl1,
 			YLabel: lossLabel, LogY: logScale, Markers: []report.Marker{{Name: "trained weights (α = 0)", X: 0}}}
 		rows := [][]string{{"model", "alpha", "loss", "accuracy"}}
 		for _, m := range models {
-			ds, err := directions(m)
+			ds, sd, err := directions(m)
 			if err != nil {
 				return err
 			}
-			pts, err := sharpness.Line(obj, m.w, ds[0], coords)
+			at, restore := statsAt(m, sd)
+			pts, err := sharpness.LineWith(objs[m], m.w, ds[0], coords, at)
+			restore()
 			if err != nil {
 				return err
 			}
@@ -217,11 +297,13 @@ func runLandscape(cmd *cobra.Command, f *landscapeFlags, stdout, stderr io.Write
 		var plots []report.HeatPlot
 		zmin, zmax := math.Inf(1), math.Inf(-1)
 		for _, m := range models {
-			ds, err := directions(m)
+			ds, sd, err := directions(m)
 			if err != nil {
 				return err
 			}
-			pts, err := sharpness.Plane(obj, m.w, ds[0], ds[1], coords, coords)
+			at, restore := statsAt(m, sd)
+			pts, err := sharpness.PlaneWith(objs[m], m.w, ds[0], ds[1], coords, coords, at)
+			restore()
 			if err != nil {
 				return err
 			}

@@ -62,6 +62,8 @@ gradient taken there, which steers training toward flat minima that generalise b
 	root.AddCommand(newVariantsCmd(stdout))
 	root.AddCommand(newEvalCmd(stdout, stderr))
 	root.AddCommand(newPredictCmd(stdout, stderr))
+	root.AddCommand(newConnectCmd(stdout, stderr))
+	root.AddCommand(newTrajectoryCmd(stdout, stderr))
 	root.CompletionOptions.DisableDefaultCmd = true
 	err := root.ExecuteContext(ctx)
 	if err == nil {

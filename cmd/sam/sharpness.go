@@ -82,6 +82,7 @@ type loaded struct {
 	model *nn.Model
 	w     []float32
 	cfg   *train.Config
+	pre   *train.Preprocess // nil in files written before it was saved
 }
 
 func loadCheckpoint(flag, path string) (*loaded, error) {
@@ -90,11 +91,11 @@ func loadCheckpoint(flag, path string) (*loaded, error) {
 	} else if st.IsDir() {
 		return nil, fmt.Errorf("%s: %s is a directory (want a .safetensors file)", flag, path)
 	}
-	m, w, cfg, err := train.LoadModel(path)
+	ck, err := train.Load(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", flag, err)
 	}
-	return &loaded{path: path, label: modelLabel(path), model: m, w: w, cfg: cfg}, nil
+	return &loaded{path: path, label: modelLabel(path), model: ck.Model, w: ck.Weights, cfg: ck.Config, pre: ck.Pre}, nil
 }
 
 // modelLabel names a checkpoint: its directory for model.safetensors (runs/sgd/model.safetensors
@@ -179,41 +180,54 @@ type sharpnessFlags struct {
 	lanczos      int
 	tol          float64
 	method       string
+	curvature    string
+	traceMethod  string
 	quiet        bool
 	// eigenvalue density (stochastic Lanczos quadrature)
 	densityProbes, densitySteps int
 	densitySigma                float64
+	// parameter subsets (bylayer.go)
+	params  []string
+	byLayer bool
+	saveEig bool
 }
 
 // SharpnessReport is sharpness.json.
 type SharpnessReport struct {
-	Model          string         `json:"model"`
-	Architecture   string         `json:"architecture"`
-	Data           string         `json:"data"`
-	Split          string         `json:"split"`
-	Examples       int            `json:"examples"`
-	Seed           uint64         `json:"seed"`
-	Loss           float64        `json:"loss"`
-	Accuracy       *float64       `json:"accuracy,omitempty"`
-	HVP            string         `json:"hvp_method"`
-	LambdaMax      float64        `json:"lambda_max"`
-	TopEigenvalues []float64      `json:"top_eigenvalues"`
-	EigenResiduals []float64      `json:"eigen_residuals"`
-	LanczosSteps   int            `json:"lanczos_steps"`
-	Converged      bool           `json:"lanczos_converged"`
-	Trace          *float64       `json:"trace,omitempty"`
-	TraceStdErr    *float64       `json:"trace_stderr,omitempty"`
-	TraceSamples   int            `json:"trace_samples"`
-	Rho            float64        `json:"rho"`
-	SAMSharpness   float64        `json:"sam_sharpness"`
-	SAMOneStep     float64        `json:"sam_sharpness_one_step"`
-	M              int            `json:"m,omitempty"`
-	MSharpness     *float64       `json:"m_sharpness,omitempty"`
-	Eps            float64        `json:"eps"`
-	EpsSharpness   float64        `json:"eps_sharpness"`
-	AscentSteps    int            `json:"ascent_steps"`
-	Density        *DensityReport `json:"density,omitempty"`
-	Seconds        float64        `json:"seconds"`
+	Model          string                     `json:"model"`
+	Architecture   string                     `json:"architecture"`
+	Data           string                     `json:"data"`
+	Split          string                     `json:"split"`
+	Examples       int                        `json:"examples"`
+	Seed           uint64                     `json:"seed"`
+	Loss           float64                    `json:"loss"`
+	Accuracy       *float64                   `json:"accuracy,omitempty"`
+	HVP            string                     `json:"hvp_method"`
+	Curvature      string                     `json:"curvature"`
+	Params         []string                   `json:"params,omitempty"`
+	Parameters     int                        `json:"parameters"`
+	LambdaMax      float64                    `json:"lambda_max"`
+	TopEigenvalues []float64                  `json:"top_eigenvalues"`
+	EigenResiduals []float64                  `json:"eigen_residuals"`
+	LanczosSteps   int                        `json:"lanczos_steps"`
+	Converged      bool                       `json:"lanczos_converged"`
+	Trace          *float64                   `json:"trace,omitempty"`
+	TraceStdErr    *float64                   `json:"trace_stderr,omitempty"`
+	TraceSamples   int                        `json:"trace_samples"`
+	TraceHutchPP   *float64                   `json:"trace_hutchpp,omitempty"`
+	TraceHPPStdErr *float64                   `json:"trace_hutchpp_stderr,omitempty"`
+	Rho            float64                    `json:"rho"`
+	SAMSharpness   float64                    `json:"sam_sharpness"`
+	SAMOneStep     float64                    `json:"sam_sharpness_one_step"`
+	M              int                        `json:"m,omitempty"`
+	MSharpness     *float64                   `json:"m_sharpness,omitempty"`
+	Eps            float64                    `json:"eps"`
+	EpsSharpness   float64                    `json:"eps_sharpness"`
+	AscentSteps    int                        `json:"ascent_steps"`
+	Density        *DensityReport             `json:"density,omitempty"`
+	Eigenvectors   []string                   `json:"eigenvector_files,omitempty"`
+	ByLayer        []sharpness.LayerCurvature `json:"by_layer,omitempty"`
+	Seconds        float64                    `json:"seconds"`
 }
 
 // DensityReport is the Hessian's eigenvalue density by stochastic Lanczos quadrature: the
@@ -262,12 +276,15 @@ writes sharpness.json to --out.`,
 	fl.IntVar(&f.topK, "top-k", 3, "number of top Hessian eigenvalues")
 	fl.IntVar(&f.lanczos, "lanczos-steps", 100, "most Lanczos steps (Hessian-vector products)")
 	fl.Float64Var(&f.tol, "tol", 1e-3, "Lanczos stops when each top-k Ritz residual is below tol·λ_max")
-	fl.IntVar(&f.traceSamples, "trace-samples", 20, "Rademacher vectors of the Hutchinson trace (0 = skip the trace)")
+	fl.IntVar(&f.traceSamples, "trace-samples", 20, "Rademacher vectors of the Hutchinson trace, and products of Hutch++ (0 = skip the trace)")
 	fl.StringVar(&f.method, "hvp", "auto", "Hessian-vector products: exact (R-operator), fd (finite differences of gradients) or auto")
+	fl.StringVar(&f.traceMethod, "trace-method", "both", "trace estimator: hutchinson, hutch++ (Meyer et al. 2021: a sketch of the top of the spectrum plus Hutchinson on the rest) or both, each with --trace-samples products")
+	fl.StringVar(&f.curvature, "curvature", "hessian", "the matrix of λ, trace, density and --by-layer: hessian, ggn (generalised Gauss-Newton Jᵀ∇²_z L J) or fisher (empirical Fisher, mean of per-example gradient outer products); ggn and fisher use exact products")
 	fl.IntVar(&f.densityProbes, "density-probes", 0, "Rademacher probes of the eigenvalue density (0 = skip it)")
 	fl.IntVar(&f.densitySteps, "density-steps", 80, "Lanczos steps per density probe")
 	fl.Float64Var(&f.densitySigma, "density-sigma", 0, "Gaussian width of the smoothed density (0 = 1% of the range of the nodes)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress lines on stderr")
+	f.registerSubsets(cmd)
 	return cmd
 }
 
@@ -321,7 +338,22 @@ func (f *sharpnessFlags) check() error {
 	case math.IsNaN(f.densitySigma) || math.IsInf(f.densitySigma, 0) || f.densitySigma < 0:
 		return fmt.Errorf("--density-sigma: must be a finite number ≥ 0 (0 = automatic), got %g", f.densitySigma)
 	}
-	_, err := parseMethod(f.method)
+	switch f.traceMethod {
+	case "hutchinson", "both":
+	case "hutch++":
+		if f.traceSamples > 0 && f.traceSamples < 3 {
+			return fmt.Errorf("--trace-samples: Hutch++ needs ≥ 3 products, got %d", f.traceSamples)
+		}
+	default:
+		return fmt.Errorf("--trace-method: want hutchinson, hutch++ or both, got %q", f.traceMethod)
+	}
+	if _, err := sharpness.ParseCurvature(f.curvature); err != nil {
+		return err
+	}
+	m, err := parseMethod(f.method)
+	if err == nil && m == sharpness.FiniteDiff && f.curvature != "hessian" {
+		return fmt.Errorf("--hvp fd: gives only Hessian products; --curvature %s is computed exactly", f.curvature)
+	}
 	return err
 }
 
@@ -346,8 +378,13 @@ func runSharpness(cmd *cobra.Command, f *sharpnessFlags, stdout, stderr io.Write
 	if err != nil {
 		return usage(err)
 	}
-	if f.topK > obj.Dim() {
-		return usage(fmt.Errorf("--top-k: the model has only %d parameters", obj.Dim()))
+	spans, err := f.selectSpans(l)
+	if err != nil {
+		return usage(err)
+	}
+	dim := spanSize(spans)
+	if f.topK > dim {
+		return usage(fmt.Errorf("--top-k: the measured parameters number only %d", dim))
 	}
 	tensor.SetThreads(f.threads)
 	logf := func(format string, a ...any) {
@@ -359,42 +396,65 @@ func runSharpness(cmd *cobra.Command, f *sharpnessFlags, stdout, stderr io.Write
 	logf("%s on %s", l.model.Describe(), desc)
 
 	r := SharpnessReport{Model: f.model, Architecture: l.model.Describe(), Data: desc, Split: f.split,
-		Examples: set.N(), Seed: f.seed, Rho: f.rho, Eps: f.eps, M: f.m, AscentSteps: f.steps, TraceSamples: f.traceSamples}
+		Examples: set.N(), Seed: f.seed, Params: f.params, Parameters: dim, Rho: f.rho, Eps: f.eps, M: f.m, AscentSteps: f.steps, TraceSamples: f.traceSamples}
 	loss, acc := obj.Loss(l.w)
 	r.Loss = loss
 	if set.IsClassification() {
 		r.Accuracy = &acc
 	}
-	h, err := sharpness.NewHessian(obj, l.w, method)
+	curv, _ := sharpness.ParseCurvature(f.curvature)
+	h, err := sharpness.NewCurvature(obj, l.w, method, curv)
 	if err != nil {
-		return usage(fmt.Errorf("--hvp: %v", err))
+		flag := "--hvp"
+		if curv != sharpness.HessianCurvature {
+			flag = "--curvature " + f.curvature
+		}
+		return usage(fmt.Errorf("%s: %v", flag, err))
 	}
-	r.HVP = h.Method().String()
-	eig, err := sharpness.TopEigen(h, f.topK, sharpness.LanczosOptions{MaxIter: f.lanczos, Tol: f.tol, Seed: f.seed})
+	r.HVP, r.Curvature = h.Method().String(), f.curvature
+	op, err := restrict(h, spans, len(f.params) > 0)
+	if err != nil {
+		return err
+	}
+	eig, err := sharpness.TopEigen(op, f.topK, sharpness.LanczosOptions{MaxIter: f.lanczos, Tol: f.tol, Seed: f.seed, Vectors: f.saveEig})
 	if err != nil {
 		return err
 	}
 	r.LambdaMax, r.TopEigenvalues, r.EigenResiduals = eig.Values[0], eig.Values, eig.Residuals
 	r.LanczosSteps, r.Converged = eig.Iterations, eig.Converged
 	logf("λ_max %.5g after %d Lanczos steps (%.1fs)", r.LambdaMax, eig.Iterations, time.Since(start).Seconds())
-	if f.traceSamples > 0 {
-		tr, err := sharpness.Trace(h, f.traceSamples, f.seed)
+	if f.traceSamples > 0 && f.traceMethod != "hutch++" {
+		tr, err := sharpness.Trace(op, f.traceSamples, f.seed)
 		if err != nil {
 			return err
 		}
 		r.Trace, r.TraceStdErr = &tr.Trace, &tr.StdErr
 		logf("trace %.5g ± %.2g (%.1fs)", tr.Trace, tr.StdErr, time.Since(start).Seconds())
 	}
+	if f.traceSamples >= 3 && f.traceMethod != "hutchinson" {
+		tr, err := sharpness.HutchPP(op, f.traceSamples, f.seed)
+		if err != nil {
+			return err
+		}
+		r.TraceHutchPP, r.TraceHPPStdErr = &tr.Trace, &tr.StdErr
+		logf("trace (Hutch++) %.5g ± %.2g (%.1fs)", tr.Trace, tr.StdErr, time.Since(start).Seconds())
+	}
 	var density sharpness.Density
 	if f.densityProbes > 0 {
-		if density, err = sharpness.SpectralDensity(h, f.densitySteps, f.densityProbes, f.seed); err != nil {
+		if density, err = sharpness.SpectralDensity(op, f.densitySteps, f.densityProbes, f.seed); err != nil {
 			return err
 		}
 		r.Density = &DensityReport{Probes: f.densityProbes, Steps: f.densitySteps, Sigma: f.densitySigma,
 			Nodes: density.Nodes, Weights: density.Weights}
 		logf("eigenvalue density: %d nodes (%.1fs)", len(density.Nodes), time.Since(start).Seconds())
 	}
-	opt := sharpness.AscentOptions{Steps: f.steps, Seed: f.seed}
+	if f.byLayer {
+		if r.ByLayer, err = sharpness.ByLayer(h, spans, sharpness.LanczosOptions{MaxIter: f.lanczos, Tol: f.tol, Seed: f.seed}, f.traceSamples); err != nil {
+			return err
+		}
+		logf("by layer: %d tensors (%.1fs)", len(r.ByLayer), time.Since(start).Seconds())
+	}
+	opt := sharpness.AscentOptions{Steps: f.steps, Seed: f.seed, Mask: spanMask(spans, len(l.w), len(f.params) > 0)}
 	sam, err := sharpness.SAMSharpness(obj, l.w, f.rho, opt)
 	if err != nil {
 		return usage(err)
@@ -417,6 +477,16 @@ func runSharpness(cmd *cobra.Command, f *sharpnessFlags, stdout, stderr io.Write
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return usage(fmt.Errorf("--out: %v", err))
 	}
+	if f.saveEig {
+		if r.Eigenvectors, err = saveEigenvectors(out, l, op, eig, &r); err != nil {
+			return err
+		}
+	}
+	if r.ByLayer != nil {
+		if err := writeByLayer(out, l.label, r.Curvature, r.ByLayer, f.traceSamples > 0); err != nil {
+			return err
+		}
+	}
 	if r.Density != nil {
 		if r.Density.Sigma, err = writeDensity(out, density, f.densitySigma); err != nil {
 			return err
@@ -437,6 +507,9 @@ func runSharpness(cmd *cobra.Command, f *sharpnessFlags, stdout, stderr io.Write
 func printSharpness(w io.Writer, r *SharpnessReport, path string) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "model\t%s (%s)\n", r.Model, r.Architecture)
+	if len(r.Params) > 0 {
+		fmt.Fprintf(tw, "params\t%s\t(%d parameters: every measure is of the loss in those alone, the others fixed)\n", strings.Join(r.Params, ","), r.Parameters)
+	}
 	fmt.Fprintf(tw, "data\t%s\n", r.Data)
 	if r.Accuracy != nil {
 		fmt.Fprintf(tw, "loss\t%.5g\t(accuracy %.2f%%)\n", r.Loss, 100**r.Accuracy)
@@ -447,7 +520,7 @@ func printSharpness(w io.Writer, r *SharpnessReport, path string) {
 	if !r.Converged {
 		conv = ", not converged: raise --lanczos-steps"
 	}
-	fmt.Fprintf(tw, "lambda_max\t%.5g\t(Lanczos, %d %s Hessian-vector products, residual %.1g%s)\n", r.LambdaMax, r.LanczosSteps, r.HVP, r.EigenResiduals[0], conv)
+	fmt.Fprintf(tw, "lambda_max\t%.5g\t(%s; Lanczos, %d %s products, residual %.1g%s)\n", r.LambdaMax, curvatureName(r.Curvature), r.LanczosSteps, r.HVP, r.EigenResiduals[0], conv)
 	top := make([]string, len(r.TopEigenvalues))
 	for i, v := range r.TopEigenvalues {
 		top[i] = fmt.Sprintf("%.5g", v)
@@ -455,6 +528,9 @@ func printSharpness(w io.Writer, r *SharpnessReport, path string) {
 	fmt.Fprintf(tw, "top_eigenvalues\t%s\n", strings.Join(top, "  "))
 	if r.Trace != nil {
 		fmt.Fprintf(tw, "trace\t%.5g ± %.2g\t(Hutchinson, %d Rademacher vectors)\n", *r.Trace, *r.TraceStdErr, r.TraceSamples)
+	}
+	if r.TraceHutchPP != nil {
+		fmt.Fprintf(tw, "trace_hutchpp\t%.5g ± %.2g\t(Hutch++, %d products)\n", *r.TraceHutchPP, *r.TraceHPPStdErr, r.TraceSamples)
 	}
 	fmt.Fprintf(tw, "sam_sharpness\t%.5g\t(ρ = %g, %d ascent steps; SAM's one step gives %.5g)\n", r.SAMSharpness, r.Rho, r.AscentSteps, r.SAMOneStep)
 	if r.MSharpness != nil {
@@ -466,8 +542,12 @@ func printSharpness(w io.Writer, r *SharpnessReport, path string) {
 		fmt.Fprintf(tw, "density\t%d nodes in [%.4g, %.4g]\t(%d probes × %d Lanczos steps, σ = %.3g: density.csv, density.png)\n",
 			len(d.Nodes), lo, hi, d.Probes, d.Steps, d.Sigma)
 	}
+	for _, p := range r.Eigenvectors {
+		fmt.Fprintf(tw, "eigenvector\t%s\n", p)
+	}
 	fmt.Fprintf(tw, "written\t%s (%.1fs)\n", path, r.Seconds)
 	tw.Flush()
+	printByLayer(w, r.ByLayer)
 }
 
 // writeDensity writes the smoothed eigenvalue density on 400 points spanning the nodes ± 5σ as

@@ -52,6 +52,7 @@ type trainFlags struct {
 	quiet                                     bool
 	trackSharpness                            int
 	img                                       imageFlags
+	snapshotEvery                             int
 }
 
 func newTrainCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -158,6 +159,7 @@ func (f *trainFlags) register(fl *pflag.FlagSet) {
 	fl.IntVar(&f.threads, "threads", 0, "worker threads for the kernels (0 = all cores); results do not depend on it")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress output")
 	fl.IntVar(&f.trackSharpness, "track-sharpness", 0, "every this many epochs, log the Hessian's top eigenvalue λ_max (on 2,000 training examples) as lambda_max in metrics.jsonl (0 = off)")
+	fl.IntVar(&f.snapshotEvery, "snapshot-every", 0, "every this many steps (and at steps 0 and the last), write the weights to OUT/snapshots/step_NNNNNNN.safetensors, for sam trajectory (0 = off)")
 }
 
 // config turns the flags into a validated train.Config.
@@ -167,7 +169,7 @@ func (f *trainFlags) config(cmd *cobra.Command) (*train.Config, error) {
 		Data: f.data, DataDir: f.dataDir, Target: f.target, Task: f.task, Init: f.init,
 		Epochs: f.epochs, Steps: f.steps, Seed: f.seed, LabelNoise: f.labelNoise, TrainSize: f.trainSize,
 		ValFraction: f.valFrac, TestFraction: f.testFrac, Standardize: f.standardize,
-		TrackSharpness: f.trackSharpness,
+		TrackSharpness: f.trackSharpness, SnapshotEvery: f.snapshotEvery,
 	}
 	if c.Task == "auto" {
 		c.Task = "classification"
