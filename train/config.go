@@ -40,8 +40,8 @@ type Config struct {
 
 	TrackSharpness int `json:"track_sharpness,omitempty"` // log λ_max every this many epochs (0 = off)
 
-	ClassNames []string `json:"-"` // filled in by Prepare from the data; saved with the model
-	SnapshotEvery  int `json:"snapshot_every,omitempty"`  // write the weights to out/snapshots every this many steps (0 = off)
+	ClassNames    []string `json:"-"`                        // filled in by Prepare from the data; saved with the model
+	SnapshotEvery int      `json:"snapshot_every,omitempty"` // write the weights to out/snapshots every this many steps (0 = off)
 }
 
 // Validate checks the settings that do not depend on the data. Errors are one line naming the flag.
