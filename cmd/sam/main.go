@@ -59,6 +59,7 @@ gradient taken there, which steers training toward flat minima that generalise b
 	root.AddCommand(newLandscapeCmd(stdout, stderr))
 	root.AddCommand(newBenchCmd(stdout, stderr))
 	root.AddCommand(newSweepCmd(stdout, stderr))
+	root.AddCommand(newUICmd(stdout, stderr))
 	root.CompletionOptions.DisableDefaultCmd = true
 	err := root.ExecuteContext(ctx)
 	if err == nil {
