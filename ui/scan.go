@@ -292,14 +292,14 @@ func (s *scanner) run(rt *root, rel string, files map[string]fileInfo, problems 
 	r.noteRows()
 	switch {
 	case hasS:
-		v, err := s.cached(rt, path.Join(rel, summaryFile), files[summaryFile], parseSummary)
+		v, err := s.cached(rt, path.Join(rel, summaryFile), files[summaryFile], parseAs[summary])
 		if err != nil {
 			r.Status = "corrupt"
 			r.Problems = append(r.Problems, fmt.Sprintf("%s: %v", summaryFile, err))
 			break
 		}
 		sm := v.(*summary)
-		r.setConfig(sm.Config)
+		r.setConfig(sm.Config, sm.cols)
 		r.Final, r.Steps, r.Epochs, r.WallSeconds, r.Stopped = sm.scores.final(), sm.Steps, sm.Epochs, sm.WallSeconds, sm.Stopped
 		r.Status = "done"
 		if sm.Stopped != "" {
@@ -486,14 +486,22 @@ type summary struct {
 	Epochs      float64 `json:"epochs"`
 	WallSeconds float64 `json:"wall_seconds"`
 	Stopped     string  `json:"stopped"`
+	cols        *config
 }
 
-func parseSummary(b []byte) (any, error) {
-	var s summary
-	if err := strictObject(b, &s); err != nil {
+func (s *summary) afterParse() { s.cols = decodeConfig(s.Config) }
+
+// parseAs decodes one JSON object into a new T.
+// A type that decodes more from what it parsed (its config) says so with afterParse.
+func parseAs[T any](b []byte) (any, error) {
+	v := new(T)
+	if err := strictObject(b, v); err != nil {
 		return nil, err
 	}
-	return &s, nil
+	if a, ok := any(v).(interface{ afterParse() }); ok {
+		a.afterParse()
+	}
+	return v, nil
 }
 
 // parseObject checks that b is one JSON object and keeps it.
@@ -541,11 +549,20 @@ type config struct {
 	Seed *uint64  `json:"seed"`
 }
 
-// setConfig fills the config columns; a config that does not parse leaves them empty.
-func (r *Run) setConfig(raw json.RawMessage) {
-	r.cfgJSON = raw
+// decodeConfig decodes a run's config for the columns once, when its file is parsed; nil when
+// it does not parse.
+func decodeConfig(raw json.RawMessage) *config {
 	var c config
 	if len(raw) == 0 || json.Unmarshal(raw, &c) != nil {
+		return nil
+	}
+	return &c
+}
+
+// setConfig fills the config columns from c (nil leaves them empty) and keeps the raw config.
+func (r *Run) setConfig(raw json.RawMessage, c *config) {
+	r.cfgJSON = raw
+	if c == nil {
 		return
 	}
 	r.Data, r.Optimizer, r.Rho, r.LR, r.Seed = c.Data, c.Optimizer.Name, c.SAM.Rho, c.LR, c.Seed

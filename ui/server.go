@@ -234,34 +234,36 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, map[string]any{
 		"dirs": dirs, "runs": len(ix.runs), "sweeps": len(ix.sweeps), "live": live,
-		"problems": nonNilStrings(ix.problems), "poll_ms": s.opt.Poll.Milliseconds(),
+		"problems": orEmpty(ix.problems), "poll_ms": s.opt.Poll.Milliseconds(),
 		"live_window_s": s.opt.LiveWindow.Seconds(), "scanned": ix.at,
 	})
 }
 
-func nonNilStrings(v []string) []string {
+// orEmpty turns nil into an empty slice, which JSON writes as [] rather than null.
+func orEmpty[T any](v []T) []T {
 	if v == nil {
-		return []string{}
+		return []T{}
 	}
 	return v
 }
 
 func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
-	runs := s.current().runs
-	if runs == nil {
-		runs = []*Run{}
-	}
-	writeJSON(w, runs)
+	writeJSON(w, orEmpty(s.current().runs))
 }
 
-// run looks the {id} of the request up in the index; the id is never used as a path.
-func (s *Server) run(w http.ResponseWriter, r *http.Request) *Run {
+// lookup finds the {id} of the request in an index map (answering 404 when it is not there);
+// the id is never used as a path.
+func lookup[T any](w http.ResponseWriter, r *http.Request, m map[string]*T, what string) *T {
 	id := r.PathValue("id")
-	run := s.current().byID[id]
-	if run == nil {
-		httpError(w, http.StatusNotFound, "no run "+strconv.Quote(id))
+	v := m[id]
+	if v == nil {
+		httpError(w, http.StatusNotFound, "no "+what+" "+strconv.Quote(id))
 	}
-	return run
+	return v
+}
+
+func (s *Server) run(w http.ResponseWriter, r *http.Request) *Run {
+	return lookup(w, r, s.current().byID, "run")
 }
 
 func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
@@ -284,10 +286,7 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	if run == nil {
 		return
 	}
-	rows := run.rows
-	if rows == nil {
-		rows = []map[string]any{}
-	}
+	rows := orEmpty(run.rows)
 	writeJSON(w, map[string]any{
 		"id": run.ID, "status": run.Status, "live": run.Live, "version": run.Version,
 		"rows": rows, "problems": run.Problems,
@@ -412,20 +411,11 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, rt *root, rel
 }
 
 func (s *Server) listSweeps(w http.ResponseWriter, r *http.Request) {
-	sw := s.current().sweeps
-	if sw == nil {
-		sw = []*Sweep{}
-	}
-	writeJSON(w, sw)
+	writeJSON(w, orEmpty(s.current().sweeps))
 }
 
 func (s *Server) sweep(w http.ResponseWriter, r *http.Request) *Sweep {
-	id := r.PathValue("id")
-	sw := s.current().sweepID[id]
-	if sw == nil {
-		httpError(w, http.StatusNotFound, "no sweep "+strconv.Quote(id))
-	}
-	return sw
+	return lookup(w, r, s.current().sweepID, "sweep")
 }
 
 func (s *Server) getSweep(w http.ResponseWriter, r *http.Request) {
@@ -433,10 +423,7 @@ func (s *Server) getSweep(w http.ResponseWriter, r *http.Request) {
 	if sw == nil {
 		return
 	}
-	trials := sw.trials
-	if trials == nil {
-		trials = []*Run{}
-	}
+	trials := orEmpty(sw.trials)
 	res := sw.results
 	if res == nil {
 		res = json.RawMessage("null")

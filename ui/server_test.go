@@ -22,7 +22,7 @@ import (
 	"github.com/samgo/sam/sweep"
 )
 
-func put(t *testing.T, path, content string) {
+func put(t testing.TB, path, content string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
@@ -42,7 +42,7 @@ func putAtomic(t *testing.T, path, content string) {
 	}
 }
 
-func tinyPNG(t *testing.T, path string) {
+func tinyPNG(t testing.TB, path string) {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, 4, 3))
 	img.Set(1, 1, color.RGBA{255, 0, 0, 255})

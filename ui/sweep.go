@@ -17,15 +17,10 @@ type sweepSpec struct {
 	L2    []float64       `json:"l2"`
 	Seeds int             `json:"seeds"`
 	Folds int             `json:"folds"`
+	cols  *config
 }
 
-func parseSweepSpec(b []byte) (any, error) {
-	var s sweepSpec
-	if err := strictObject(b, &s); err != nil {
-		return nil, err
-	}
-	return &s, nil
-}
+func (s *sweepSpec) afterParse() { s.cols = decodeConfig(s.Base) }
 
 // record is the part of trials/<id>.json (sweep.Record) the page shows.
 type record struct {
@@ -44,15 +39,10 @@ type record struct {
 		WallSeconds float64 `json:"wall_seconds"`
 		Stopped     string  `json:"stopped"`
 	} `json:"final"`
+	cols *config
 }
 
-func parseRecord(b []byte) (any, error) {
-	var r record
-	if err := strictObject(b, &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
-}
+func (r *record) afterParse() { r.cols = decodeConfig(r.Config) }
 
 // sweep reads a sweep folder and its trials; each trial becomes a run of the index.
 func (s *scanner) sweep(ix *index, rt *root, rel string, files map[string]fileInfo, problems []string, budget *int) *Sweep {
@@ -74,16 +64,16 @@ func (s *scanner) sweep(ix *index, rt *root, rel string, files map[string]fileIn
 	sw.Files, _, _ = listing(files)
 	sw.Modified, sw.Version = mod, version
 
-	v, err := s.cached(rt, path.Join(rel, sweepSpecFile), files[sweepSpecFile], parseSweepSpec)
+	v, err := s.cached(rt, path.Join(rel, sweepSpecFile), files[sweepSpecFile], parseAs[sweepSpec])
 	if err != nil {
 		sw.Status = "corrupt"
 		sw.Problems = append(sw.Problems, fmt.Sprintf("%s: %v", sweepSpecFile, err))
 	} else {
 		sp := v.(*sweepSpec)
-		sw.Rho, sw.LR, sw.L2, sw.Seeds, sw.Folds = nonNil(sp.Rho), nonNil(sp.LR), nonNil(sp.L2), sp.Seeds, sp.Folds
+		sw.Rho, sw.LR, sw.L2, sw.Seeds, sw.Folds = orEmpty(sp.Rho), orEmpty(sp.LR), orEmpty(sp.L2), sp.Seeds, sp.Folds
 		sw.Expected = len(sp.Rho) * len(sp.LR) * len(sp.L2) * sp.Seeds * max(sp.Folds, 1)
 		var base Run
-		base.setConfig(sp.Base)
+		base.setConfig(sp.Base, sp.cols)
 		sw.Data, sw.Model, sw.Optimizer, sw.Variant = base.Data, base.Model, base.Optimizer, base.Variant
 		if sw.Variant == "base" {
 			sw.Variant = "sam" // the grid's first ρ is 0
@@ -104,7 +94,7 @@ func (s *scanner) sweep(ix *index, rt *root, rel string, files map[string]fileIn
 		fi := tfiles[name]
 		t.Modified = fi.mod
 		t.Version = fmt.Sprintf("%x-%x", fi.size, fi.mod.UnixNano())
-		v, err := s.cached(rt, p, fi, parseRecord)
+		v, err := s.cached(rt, p, fi, parseAs[record])
 		if err != nil {
 			t.Status = "corrupt"
 			t.Problems = append(t.Problems, fmt.Sprintf("%s: %v", trialsDir+"/"+name, err))
@@ -119,7 +109,7 @@ func (s *scanner) sweep(ix *index, rt *root, rel string, files map[string]fileIn
 		t.rows = nonNilRows(rec.Epochs)
 		t.MetricRows = len(t.rows)
 		t.noteRows()
-		t.setConfig(rec.Config)
+		t.setConfig(rec.Config, rec.cols)
 		t.Rho, t.LR, t.Seed, t.TrialKind, t.L2 = &rec.Rho, &rec.LR, &rec.Seed, rec.Kind, &rec.L2
 		fold := rec.Fold
 		t.Fold = &fold
@@ -153,13 +143,6 @@ func (s *scanner) sweep(ix *index, rt *root, rel string, files map[string]fileIn
 		sw.Status = "incomplete"
 	}
 	return sw
-}
-
-func nonNil(v []float64) []float64 {
-	if v == nil {
-		return []float64{}
-	}
-	return v
 }
 
 func nonNilRows(v []map[string]any) []map[string]any {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -99,6 +100,32 @@ func TestUIBrowser(t *testing.T) {
 	defer cancel()
 	ctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
+	// Every exception and error the page logs (a script error, a refused resource, a CSP
+	// violation) fails the test at the end.
+	var (
+		mu   sync.Mutex
+		errs []string
+	)
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.IsException() || m.Type == "error" {
+				mu.Lock()
+				errs = append(errs, m.String())
+				mu.Unlock()
+			}
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range errs {
+			t.Errorf("page console: %s", e)
+		}
+	}()
 	if err := chromedp.Do(ctx, chromedp.Navigate(hs.URL+"/#/runs")); err != nil {
 		t.Fatalf("chromium %s: %v", exe, err)
 	}
