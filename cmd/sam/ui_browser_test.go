@@ -226,8 +226,13 @@ func TestUIBrowser(t *testing.T) {
 	}
 	filter := func(f string) []string {
 		t.Helper()
-		eval(fmt.Sprintf(`(document.getElementById("filter").value = %q, document.getElementById("filter").dispatchEvent(new Event("input")), 0)`, f), new(int))
+		eval(fmt.Sprintf(`(document.getElementById("filter").focus(), document.getElementById("filter").value = %q, document.getElementById("filter").dispatchEvent(new Event("input")), 0)`, f), new(int))
 		wait("filter "+f, `samUI.ready && !document.querySelector("#runs tbody tr:not([data-id])")`)
+		var focused string
+		eval(`document.activeElement.id`, &focused)
+		if focused != "filter" {
+			t.Errorf("after filtering the focus is on %q, not the filter box", focused)
+		}
 		var got []string
 		eval(`[...document.querySelectorAll("#runs tbody tr")].map(tr => tr.dataset.id)`, &got)
 		return got

@@ -171,6 +171,7 @@ function cellText(r, k) {
   if (k.endsWith("_loss") || k === "lr" || k === "rho") return num(v);
   if (k === "wall_seconds") return secs(v);
   if (k === "epochs") return num(v, 3);
+  if (k === "kind" && r.trial_kind) return v + " (" + r.trial_kind + ")";
   return String(v);
 }
 
@@ -545,10 +546,18 @@ async function render() {
 let pending = false;
 function rerender() {
   if (rendering) { pending = true; return; }
+  // A redraw (a live update, say) keeps the scroll position and the focus of the input being typed in.
   const scrollY = window.scrollY;
+  const a = document.activeElement;
+  const focus = a && a.id ? { id: a.id, start: a.selectionStart, end: a.selectionEnd } : null;
   rendering = render().finally(() => {
     rendering = null;
     window.scrollTo(0, scrollY);
+    const f = focus && document.getElementById(focus.id);
+    if (f && document.activeElement !== f) {
+      f.focus();
+      if (focus.start != null && f.setSelectionRange) try { f.setSelectionRange(focus.start, focus.end); } catch (e) { /* not a text input */ }
+    }
     if (pending) { pending = false; rerender(); }
   });
 }
