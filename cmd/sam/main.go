@@ -64,6 +64,7 @@ gradient taken there, which steers training toward flat minima that generalise b
 	root.AddCommand(newPredictCmd(stdout, stderr))
 	root.AddCommand(newConnectCmd(stdout, stderr))
 	root.AddCommand(newTrajectoryCmd(stdout, stderr))
+	root.AddCommand(newUICmd(stdout, stderr))
 	root.CompletionOptions.DisableDefaultCmd = true
 	err := root.ExecuteContext(ctx)
 	if err == nil {
