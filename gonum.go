@@ -24,7 +24,10 @@ import (
 // Each step evaluates f and ∇f at x (reported to gonum as a major iteration: Result.X is the last
 // iterate, with its exact f and ∇f), then ∇f at the ascent point x+ε, and lets the base step rule
 // move x with that gradient (plus the L2 term λx). That is one Func and two Grad evaluations per
-// step (ρ = 0: one of each, the base rule alone).
+// step (ρ = 0: one of each, the base rule alone). Between major iterations the task's location
+// holds x+ε and ∇f(x+ε) beside f(x): a Recorder should read the MajorIteration records.
+// Minimize's own stopping rules (Settings: thresholds, limits, Converger; Problem.Status) apply
+// as to any method, and InitValues spare the first evaluation.
 //
 // Members. Config.Variant "" (or "sam": any p > 1, ASAM, multi-step ascent), "usam" (ε = ρ·g),
 // "gsam" (g_p − α·g_⊥; ρ follows the learning rate between Config.LRMin and LRMax when they

@@ -561,3 +561,47 @@ func TestGonumCycle(t *testing.T) {
 		t.Fatalf("decaying η ended at %v", x)
 	}
 }
+
+// TestGonumStops: Minimize's own stopping rules end a Gonum run cleanly wherever they fire: at
+// a major iteration (gradient threshold, the default Converger on SAM's cycle) or in the middle
+// of a step (an evaluation limit, a Problem.Status); InitValues spare the first evaluation.
+func TestGonumStops(t *testing.T) {
+	r := newRegression()
+	p := optimize.Problem{Func: r.Func, Grad: r.Grad}
+	x0 := []float64{0.5, 0.5, -0.5, 0}
+	sgd := &sam.Gonum{Base: optim.Config{Momentum: 0.5}, LR: 0.05}
+	res, err := optimize.Minimize(p, x0, &optimize.Settings{GradientThreshold: 1e-6}, sgd)
+	if err != nil || res.Status != optimize.GradientThreshold {
+		t.Fatalf("ρ = 0 with a gradient threshold: %v, %v", res.Status, err)
+	}
+	beale := functions.Beale{}
+	res, err = optimize.Minimize(optimize.Problem{Func: beale.Func, Grad: beale.Grad}, []float64{1, 1}, nil,
+		&sam.Gonum{Config: sam.Config{Rho: 0.01}, Base: optim.Config{Momentum: 0.9}, LR: 3e-4})
+	if err != nil || res.Status != optimize.FunctionConvergence {
+		t.Fatalf("SAM with the default Converger: %v, %v", res.Status, err)
+	}
+	for _, limit := range []int{7, 8} { // stops after the ascent gradient, or after the next point's
+		res, err = optimize.Minimize(p, x0, &optimize.Settings{GradEvaluations: limit, Converger: optimize.NeverTerminate{}},
+			&sam.Gonum{Config: sam.Config{Rho: 0.05}, LR: 0.05})
+		if err != nil || res.Status != optimize.GradientEvaluationLimit || res.GradEvaluations != limit {
+			t.Fatalf("Grad limit %d: %v after %d, %v", limit, res.Status, res.GradEvaluations, err)
+		}
+	}
+	calls := 0
+	stopAt := optimize.Problem{Func: r.Func, Grad: r.Grad, Status: func() (optimize.Status, error) {
+		if calls++; calls > 10 {
+			return optimize.Failure, errors.New("simulation crashed")
+		}
+		return optimize.NotTerminated, nil
+	}}
+	if _, err := optimize.Minimize(stopAt, x0, nil, &sam.Gonum{Config: sam.Config{Rho: 0.05}, LR: 0.05}); err == nil || err.Error() != "simulation crashed" {
+		t.Fatalf("Problem.Status error: %v", err)
+	}
+	g0 := make([]float64, 4)
+	r.Grad(g0, x0)
+	res, err = optimize.Minimize(p, x0, &optimize.Settings{MajorIterations: 3, InitValues: &optimize.Location{F: r.Func(x0), Gradient: g0}},
+		&sam.Gonum{Config: sam.Config{Rho: 0.05}, LR: 0.05})
+	if err != nil || res.FuncEvaluations != 2 || res.GradEvaluations != 4 {
+		t.Fatalf("InitValues: %d Func and %d Grad evaluations for 2 steps, want 2 and 4 (%v)", res.FuncEvaluations, res.GradEvaluations, err)
+	}
+}

@@ -1,38 +1,42 @@
 package safetensors_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"github.com/samgo/sam"
 	"github.com/samgo/sam/nn"
+	"github.com/samgo/sam/optim"
 	"github.com/samgo/sam/safetensors"
 	"github.com/samgo/sam/train"
 )
 
-// ExampleReadFile reads a checkpoint as `sam train` writes it (train.SaveModel): one float32
-// tensor per parameter, named like PyTorch, with the model spec in the header metadata, so any
-// safetensors reader (Python's safetensors.torch.load_file too) can load it.
+// ExampleReadFile reads the checkpoint of a `sam train` run (train.Run writes
+// out/model.safetensors): one float32 tensor per parameter, named like PyTorch, with the model
+// spec and the run's config in the header metadata, so any safetensors reader (Python's
+// safetensors.torch.load_file too) can load it.
 func ExampleReadFile() {
 	dir, err := os.MkdirTemp("", "safetensors-example")
 	if err != nil {
 		panic(err)
 	}
 	defer os.RemoveAll(dir)
-	m, err := nn.Build(nn.Spec{Model: "mlp", Input: []int{4}, Outputs: 3, Hidden: []int{8}, Loss: "ce"})
+	c := &train.Config{Data: "iris", Task: "classification", Init: "default",
+		Model:     nn.Spec{Model: "mlp", Hidden: []int{8}, Activation: "relu", Loss: "ce"},
+		Optimizer: optim.Config{Name: "adam"}, SAM: sam.Config{Rho: 0.05}, LR: 0.01,
+		Schedule: optim.Schedule{Kind: "constant"}, BatchSize: 16, Epochs: 2, Seed: 1,
+		TestFraction: 0.2, Standardize: true}
+	d, err := train.Prepare(c)
 	if err != nil {
 		panic(err)
 	}
-	w, err := m.Init("default", 1)
-	if err != nil {
-		panic(err)
-	}
-	path := filepath.Join(dir, "model.safetensors")
-	if err := train.SaveModel(path, m, w, nil); err != nil {
+	if _, err := train.Run(c, d, dir, "", train.Observer{}); err != nil {
 		panic(err)
 	}
 
-	tensors, meta, err := safetensors.ReadFile(path)
+	tensors, meta, err := safetensors.ReadFile(filepath.Join(dir, "model.safetensors"))
 	if err != nil {
 		panic(err)
 	}
@@ -41,6 +45,11 @@ func ExampleReadFile() {
 	}
 	fmt.Println("format:", meta["format"])
 	fmt.Println("spec:", meta["spec"])
+	var cfg train.Config
+	if err := json.Unmarshal([]byte(meta["config"]), &cfg); err != nil {
+		panic(err)
+	}
+	fmt.Println("config: data", cfg.Data, "rho", cfg.SAM.Rho)
 	// Output:
 	// fc1.weight [8 4] 32
 	// fc1.bias [8] 8
@@ -48,6 +57,7 @@ func ExampleReadFile() {
 	// fc2.bias [3] 3
 	// format: sam/v1
 	// spec: {"model":"mlp","input":[4],"outputs":3,"hidden":[8],"activation":"relu","loss":"ce"}
+	// config: data iris rho 0.05
 }
 
 // ExampleEncode writes two tensors with metadata to memory and decodes them.
