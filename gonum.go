@@ -219,6 +219,9 @@ func (m *Gonum) run(operation chan<- optimize.Task, result <-chan optimize.Task,
 		copy(m.x, task.X)
 		copy(m.g, task.Gradient)
 		lr := m.lrAt(t)
+		if math.IsNaN(lr) || math.IsInf(lr, 0) || lr < 0 {
+			return end(fmt.Errorf("sam: Gonum.LRAt(%d) = %g: must be a finite number ≥ 0", t, lr))
+		}
 		d, err := m.direction(t, lr, grad)
 		if err != nil {
 			return end(err)

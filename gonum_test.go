@@ -388,6 +388,7 @@ func TestGonumErrors(t *testing.T) {
 		{"m", p, &sam.Gonum{Config: sam.Config{Rho: 0.05, M: 4}, LR: 0.1}, "sam: Gonum.Config.M: m-sharpness needs the examples of a mini-batch, which a gonum problem does not have"},
 		{"base", p, &sam.Gonum{Base: optim.Config{Name: "lbfgs"}, LR: 0.1}, `sam: Gonum.Base: --opt: unknown optimizer "lbfgs" (want sgd, adam or adamw)`},
 		{"layout", p, &sam.Gonum{Layout: regressionLayout2(), LR: 0.1}, "sam: Gonum.Layout has 2 coordinates, the problem 4"},
+		{"lrat", p, &sam.Gonum{LRAt: func(t int) float64 { return 0.5 - 0.25*float64(t) }}, "sam: Gonum.LRAt(3) = -0.25: must be a finite number ≥ 0"},
 		{"nan", nan, &sam.Gonum{Config: sam.Config{Rho: 0.05}, LR: 0.1}, "sam: loss or gradient is not finite: f(x) = NaN at step 0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
