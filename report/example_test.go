@@ -31,16 +31,7 @@ func ExampleLinePlot() {
 	if err := lp.Write(path); err != nil {
 		panic(err)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		panic(err)
-	}
-	defer f.Close()
-	cfg, err := png.DecodeConfig(f)
-	if err != nil {
-		panic(err)
-	}
-	fmt.Printf("%s: %d×%d pixels\n", filepath.Base(path), cfg.Width, cfg.Height)
+	fmt.Printf("%s: %s pixels\n", filepath.Base(path), decodedSize(path))
 	// Output:
 	// minima.png: 770×550 pixels
 }
@@ -70,6 +61,13 @@ func ExampleHeatPlot() {
 	if err := hp.Write(path); err != nil {
 		panic(err)
 	}
+	fmt.Printf("%s: %s pixels\n", filepath.Base(path), decodedSize(path))
+	// Output:
+	// surface.png: 770×550 pixels
+}
+
+// decodedSize decodes the PNG at path and returns its size, "W×H".
+func decodedSize(path string) string {
 	f, err := os.Open(path)
 	if err != nil {
 		panic(err)
@@ -79,7 +77,6 @@ func ExampleHeatPlot() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(img.Bounds().Size())
-	// Output:
-	// (770,550)
+	b := img.Bounds()
+	return fmt.Sprintf("%d×%d", b.Dx(), b.Dy())
 }
