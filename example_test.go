@@ -165,11 +165,11 @@ func ExampleGonum() {
 	f := functions.ExtendedRosenbrock{}
 	for _, rho := range []float64{0, 0.01, 0.05} {
 		res, err := optimize.Minimize(optimize.Problem{Func: f.Func, Grad: f.Grad}, []float64{-1.2, 1},
-			&optimize.Settings{MajorIterations: 10001, Converger: optimize.NeverTerminate{}},
+			&optimize.Settings{MajorIterations: 5001, Converger: optimize.NeverTerminate{}},
 			&sam.Gonum{
 				Config: sam.Config{Rho: rho},
 				Base:   optim.Config{Name: "sgd", Momentum: 0.9},
-				LRAt:   func(t int) float64 { return 3e-4 * 0.5 * (1 + math.Cos(math.Pi*float64(t)/10000)) },
+				LRAt:   func(t int) float64 { return 5e-4 * 0.5 * (1 + math.Cos(math.Pi*float64(t)/5000)) },
 			})
 		if err != nil {
 			panic(err)
@@ -177,9 +177,9 @@ func ExampleGonum() {
 		fmt.Printf("ρ = %.2f: x = (%.2f, %.2f), %d gradients\n", rho, res.X[0], res.X[1], res.GradEvaluations)
 	}
 	// Output:
-	// ρ = 0.00: x = (1.00, 1.00), 10001 gradients
-	// ρ = 0.01: x = (0.96, 0.93), 20001 gradients
-	// ρ = 0.05: x = (0.82, 0.67), 20001 gradients
+	// ρ = 0.00: x = (1.00, 1.00), 5001 gradients
+	// ρ = 0.01: x = (0.96, 0.92), 10001 gradients
+	// ρ = 0.05: x = (0.73, 0.54), 10001 gradients
 }
 
 // ExampleGonum_stochastic minimises a mini-batch objective: NextBatch draws the batch once per
