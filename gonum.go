@@ -15,7 +15,8 @@ import (
 // gradient: a hand-written model, a simulation, one of optimize/functions. It runs the same
 // step as Optimizer (SAM.md, Alg. 1) with the problem's Func and Grad:
 //
-//	res, err := optimize.Minimize(problem, x0, nil, &sam.Gonum{
+//	settings := &optimize.Settings{MajorIterations: 5000, Converger: optimize.NeverTerminate{}}
+//	res, err := optimize.Minimize(problem, x0, settings, &sam.Gonum{
 //		Config: sam.Config{Rho: 0.05},
 //		Base:   optim.Config{Name: "sgd", Momentum: 0.9},
 //		LR:     1e-3,
@@ -24,7 +25,8 @@ import (
 // Each step evaluates f and ∇f at x (reported to gonum as a major iteration: Result.X is the last
 // iterate, with its exact f and ∇f), then ∇f at the ascent point x+ε, and lets the base step rule
 // move x with that gradient (plus the L2 term λx). That is one Func and two Grad evaluations per
-// step (ρ = 0: one of each, the base rule alone). Between major iterations the task's location
+// step (ρ = 0: one of each, the base rule alone; k ascent steps: 1 + k gradients; LookSAM:
+// 1 + 1/k on average). Between major iterations the task's location
 // holds x+ε and ∇f(x+ε) beside f(x): a Recorder should read the MajorIteration records.
 // Minimize's own stopping rules (Settings: thresholds, limits, Converger; Problem.Status) apply
 // as to any method, and InitValues spare the first evaluation.
