@@ -25,4 +25,26 @@
 //
 // The package knows nothing about models or files: a model enters only as a Loss function over
 // the flat parameter vector, and its parameter Layout says which spans are weights.
+//
+// The main types: Optimizer (New, Step, StepExamples) is SAM around any optim.Optimizer;
+// Config holds the settings and Validate reports a bad one as a one-line error naming the
+// flag; Loss is how a model enters; Member, Members and Lookup describe the family; Gonum
+// runs the same steps as a method of gonum's optimize package, for any float64 objective
+// with a gradient.
+//
+// A model of your own is a Loss over the flat parameter vector (Example_linearRegression and
+// Example_customModel show whole programs):
+//
+//	var layout param.Layout
+//	layout.Add("w", param.Weight, 3)
+//	opt, err := sam.New(&optim.SGD{Momentum: 0.9}, &layout, sam.Config{Rho: 0.05})
+//	// each step, on a mini-batch of n examples:
+//	l, err := opt.Step(w, n, func(w, g []float32, lo, hi int, second bool) float64 {
+//		// write ∇L(w) over examples [lo, hi) into g and return L(w)
+//	}, lr)
+//
+// and a gonum problem runs through optimize.Minimize (ExampleGonum):
+//
+//	res, err := optimize.Minimize(problem, x0, settings, &sam.Gonum{
+//		Config: sam.Config{Rho: 0.05}, Base: optim.Config{Name: "sgd", Momentum: 0.9}, LR: 1e-3})
 package sam

@@ -33,4 +33,11 @@
 // Every error returned by this package is a single line that starts with
 // "data: " and names the file, flag or spec at fault, so that a command-line
 // tool can print it as is. No function panics on malformed input.
+//
+// The main types: Source (what Open returns), Set (N rows of features with labels or
+// targets; Subset), Options (CSV target and task, IDX folder).
+//
+//	src, err := data.Open("iris", data.Options{})
+//	train, val, test, err := data.Splits(src, 0.1, 0.2, seed)
+//	data.Standardize(src.Image, train, val, test)
 package data

@@ -7,4 +7,14 @@
 // without touching w, and tools can evaluate the loss anywhere in parameter space.
 //
 // To add a layer, implement Layer; to add a loss, implement Loss. Neither touches the SAM code.
+//
+// The main types: Spec (architecture and loss, as JSON) and Build, Model (Forward, Grad,
+// Evaluate, Init; its Layout names the parameter spans), the layers (Dense, Conv2D, Pool2D,
+// BatchNorm, Residual, Activation, Dropout), the losses (SoftmaxCrossEntropy, MSE,
+// BCEWithLogits), Ctx (training or evaluation mode, SAM's second pass) and Examples (the
+// per-example view ESAM's data selection needs).
+//
+//	m, err := nn.Build(nn.Spec{Model: "mlp", Input: []int{4}, Outputs: 3, Hidden: []int{16}, Loss: "ce"})
+//	w, err := m.Init("default", seed)
+//	loss, correct := m.Grad(&nn.Ctx{Train: true}, w, g, x, n, nn.Target{Labels: y})
 package nn

@@ -1,10 +1,3 @@
-// Package param describes where a model's parameters live in one flat float32 vector.
-//
-// Every model of this project keeps all of its parameters in a single []float32. A Layout names
-// the spans of that vector (a tensor each: name, shape, kind), so that code that must treat
-// tensors differently (SAM's whole-model norm, ASAM's element-wise scale, the L2 and weight-decay
-// masks, checkpoints, filter-normalised directions) can act on the flat vector without knowing
-// the model.
 package param
 
 import (

@@ -1,7 +1,3 @@
-// Package safetensors reads and writes float32 tensors in the safetensors format
-// (https://github.com/huggingface/safetensors): an 8-byte little-endian header length, a JSON
-// header mapping names to dtype, shape and data offsets (plus an optional "__metadata__" map of
-// strings), then the raw little-endian tensor bytes.
 package safetensors
 
 import (

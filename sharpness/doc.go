@@ -35,4 +35,14 @@
 // exact products are the default.
 //
 // The package does not import train: train imports it to log λ_max during training.
+//
+// The main entry points: LambdaMax (λ_max of a model on a data set, in one call), Objective
+// and Hessian (the loss and its Hessian-vector products), TopEigen, Trace and
+// SpectralDensity on any Operator, SAMSharpness, MSharpness and EpsSharpness, and Line,
+// Plane and Path for landscapes.
+//
+//	lmax, err := sharpness.LambdaMax(model, w, trainSet, 2000, seed)
+//	sub, err := sharpness.Subset(trainSet, 2000, seed)
+//	o, err := sharpness.NewObjective(model, sub, sharpness.DefaultBatch)
+//	s, err := sharpness.SAMSharpness(o, w, 0.05, sharpness.AscentOptions{})
 package sharpness

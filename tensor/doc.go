@@ -15,4 +15,11 @@
 // they agree within float32 rounding. SAM_NOASM=1 in the environment, or the
 // purego build tag, selects the portable kernel; SAM_GEMM_KERNEL=name selects
 // any kernel the CPU supports.
+//
+// The main entry points: Gemm (C = α·op(A)·op(B) + β·C, row-major, BLAS sgemm semantics),
+// Parallel and SetThreads, the vector helpers Axpy, AddScaled, Scale, Dot64, SumSq64, Finite
+// and AdamStep, Bernoulli (ESAM's seeded masks) and MaxPool2.
+//
+//	// C (2×2) = A (2×3) · B (3×2)
+//	tensor.Gemm(false, false, 2, 2, 3, 1, a, 3, b, 2, 0, c, 2)
 package tensor

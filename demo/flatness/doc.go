@@ -18,4 +18,11 @@
 //     (trajectories.png).
 //
 // Everything is deterministic for a Config (seeded PCG streams) and runs in well under a second.
+//
+// The main types: Config (DefaultConfig is `sam demo flatness`), Problem (the loss of one
+// example), Empirical (L_S of one sample), Result (Run's output, with Write for the figures
+// and reports) and Train (GD or SAM on one empirical loss).
+//
+//	r, err := flatness.Run(flatness.DefaultConfig())
+//	err = r.Write("runs/flatness")
 package flatness
