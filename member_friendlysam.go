@@ -12,12 +12,14 @@ import (
 //
 //	first step:   d = g_1,                 m ← g_1
 //	later steps:  d = g_t − σ·m,            then m ← λ·m + (1−λ)·g_t
-//	ε = ρ·d/‖d‖ (any --p, --adaptive, --ascent-steps as for SAM); the update is g_p = ∇L(w+ε)
+//	ε = ρ·d/‖d‖ (any --p, --adaptive as for SAM); the update is g_p = ∇L(w+ε)
 //
 // so the direction uses the average of the gradients before this step, and the average starts
 // at the first gradient (not at zero). σ = 0 is SAM, bit for bit. The defaults σ = 1, λ = 0.9
 // are the code's defaults (its run script uses λ = 0.95 on CIFAR-100). m is state: it is saved
-// in checkpoints. A step whose first gradient is not finite leaves m as it was.
+// in checkpoints. A step whose first gradient is not finite leaves m as it was. With
+// --ascent-steps k > 1 (not in the paper) the first ascent step goes along d, the later ones along
+// the gradient at the current w+ε, as for SAM.
 func init() {
 	Register(&Member{
 		Name: "friendlysam", Title: "FriendlySAM", Source: "Li et al., CVPR 2024",

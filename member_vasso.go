@@ -12,13 +12,14 @@ import (
 //
 //	first step:   d ← g_1
 //	later steps:  d ← (1−θ)·d + θ·g_t
-//	ε = ρ·d/‖d‖ (any --p, --adaptive, --ascent-steps as for SAM); the update is g_p = ∇L(w+ε)
+//	ε = ρ·d/‖d‖ (any --p, --adaptive as for SAM); the update is g_p = ∇L(w+ε)
 //
 // θ = 1 is SAM, bit for bit. The authors' code adds 1e-7 to ‖d‖; we add SAM's 1e-12 so that the
 // limit is exact (the difference is below float32 resolution unless ‖d‖ is tiny). The default
 // θ = 0.4 is the paper's CIFAR setting as we read it (not checked against the authors' configs,
 // which we could not read). d is state: it is saved in checkpoints. A step whose first gradient
-// is not finite leaves d as it was.
+// is not finite leaves d as it was. With --ascent-steps k > 1 (not in the paper) the first ascent
+// step goes along d, the later ones along the gradient at the current w+ε, as for SAM.
 func init() {
 	Register(&Member{
 		Name: "vasso", Title: "VaSSO", Source: "Li & Giannakis, NeurIPS 2023",
