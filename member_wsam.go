@@ -10,14 +10,15 @@ import "github.com/samgo/sam/tensor"
 //	coupled (--wsam-decouple 0):   the base optimizer steps with α·g_p + (1−α)·g  (= g + α(g_p − g))
 //	decoupled (--wsam-decouple 1): the base optimizer steps with g, then w ← w − lr·α·(g_p − g)
 //
-// The decoupled form is the paper's Algorithm 1 (the sharpness term bypasses the base
-// optimizer's momentum and second moments, as AdamW's decay does); γ = 0.5 (α = 1) coupled is
+// The decoupled form is the paper's weight-decoupled implementation (the sharpness term bypasses
+// the base optimizer's momentum and second moments, as AdamW's decay does, so that each step
+// reflects only the current sharpness; the paper's ablation favours it); γ = 0.5 (α = 1) coupled is
 // SAM, bit for bit, and decoupled around plain SGD without momentum it is SAM to round-off.
 // --l2 is added to the gradient the base optimizer steps with (in both forms: outside the max).
 // Checked against the authors' public code (atorch's WeightedSAM): the same two forms and the
 // same order; that code also clips both gradients to a maximum norm (its max_norm), which the
 // paper does not, so neither do we (use --clip for the base gradient). The default γ = 0.9 is
-// the value in the authors' usage example.
+// the value in the authors' usage example, inside the range [0.8, 0.95] the paper finds stable.
 func init() {
 	Register(&Member{
 		Name: "wsam", Title: "WSAM", Source: "Yue et al., KDD 2023",
