@@ -20,8 +20,9 @@
 // ρ = 0 as one pass, the L2 term, the finite check and the base optimizer's step. Rules are built
 // from parts: Step.Grad (a first pass), Step.Ascend (ε from the Perturbation, then the gradient
 // at w+ε, one or k projected steps) and the Perturbation's switches (p-norm, ASAM scaling,
-// unnormalised, span filter, random masks). Members lists the family; the command line, the
-// sweep and the README table read it.
+// unnormalised, span filter, random masks). A Rule that moves the weights once more after the
+// base optimizer's step (WSAM's decoupled sharpness term) implements Finisher. Members lists the
+// family; the command line, the sweep and the README table read it.
 //
 // The package knows nothing about models or files: a model enters only as a Loss function over
 // the flat parameter vector, and its parameter Layout says which spans are weights.

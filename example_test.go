@@ -220,18 +220,17 @@ func ExampleGonum_stochastic() {
 	// w = (2.0, -1.0), b = 0.5
 }
 
-// ExampleMembers lists the SAM family that Config.Variant chooses from.
-func ExampleMembers() {
-	for _, m := range sam.Members() {
-		fmt.Printf("%-8s %-8s %s\n", m.Name, m.Title, m.Source)
+// ExampleLookup reads one member of the SAM family from the registry (Members lists them all).
+func ExampleLookup() {
+	m, _ := sam.Lookup("gsam")
+	fmt.Println(m.Title, "—", m.Source, "—", m.Passes, "passes per step")
+	for _, p := range m.Params {
+		fmt.Printf("--%s: %s\n", p.Name, p.Help)
 	}
 	// Output:
-	// sam      SAM      Foret et al., ICLR 2021
-	// esam     ESAM     Du et al., ICLR 2022
-	// gsam     GSAM     Zhuang et al., ICLR 2022
-	// looksam  LookSAM  Liu et al., CVPR 2022
-	// samon    SAM-ON   Mueller et al., NeurIPS 2023
-	// usam     USAM     Andriushchenko & Flammarion, ICML 2022
+	// GSAM — Zhuang et al., ICLR 2022 — 2 passes per step
+	// --gsam-alpha: gsam: weight α of the surrogate-gap term (update g_p − α·g_⊥)
+	// --rho-min: gsam: ρ at the smallest learning rate; ρ follows the schedule up to --rho (default: --rho, constant)
 }
 
 // TestExampleGradients checks the hand-written gradients of the examples' models against

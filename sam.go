@@ -157,9 +157,11 @@ func (o *Optimizer) StepExamples(w []float32, n int, loss Loss, ex Examples, lr 
 	s.W, s.N, s.Loss, s.Ex, s.LR = w, n, loss, ex, lr
 	var l float64
 	var g []float32
+	fin, _ := o.rule.(Finisher)
 	if o.cfg.Rho == 0 && !member(o.cfg.Variant).RhoFree {
 		g = s.G
 		l = s.Loss(w, g, 0, n, false)
+		fin = nil
 	} else {
 		l, g = o.rule.Gradient(s)
 	}
@@ -183,5 +185,8 @@ func (o *Optimizer) StepExamples(w []float32, n int, loss Loss, ex Examples, lr 
 		}
 	}
 	o.base.Step(w, g, lr)
+	if fin != nil {
+		fin.Finish(w, lr)
+	}
 	return l, nil
 }

@@ -4,6 +4,14 @@ import "github.com/samgo/sam/tensor"
 
 // Parts that members use to form the update from the gradients of a step.
 
+// Finisher is a Rule that moves the weights once more after the base optimizer's step, such as
+// WSAM's decoupled sharpness term w ← w − lr·α·(g_p − g). The core calls Finish only after a
+// finite step that ran the Rule (not for ρ = 0); the Rule must return a non-finite gradient when
+// what it keeps for Finish is not finite, so that the core refuses the step.
+type Finisher interface {
+	Finish(w []float32, lr float64)
+}
+
 // projection returns a·b/‖b‖² (0 when b = 0), accumulated in float64: b scaled by it is the
 // part of a along b, which GSAM and LookSAM remove to get the orthogonal part.
 func projection(a, b []float32) float32 {
