@@ -63,7 +63,7 @@ def machine(scope):
 
 host = machine("all")
 cpu, mhz, cores = host["cpu"], host["mhz"], host["cores"]
-rounds = len({r["round"] for r in rows if r["impl"] not in ("machine", "wrn", "torchwrn", "wrnaug", "augbatch")})
+rounds = len({r["round"] for r in rows if r["impl"] not in ("machine", "wrn", "torchwrn", "wrnaug", "augbatch", "augstep")})
 torch_version = next((r["torch"] for r in rows if r["impl"] == "torch"), "?")
 
 print("# Benchmarks\n")
@@ -132,15 +132,21 @@ if group("wrn"):
         print("| %s | %.3f | %.3f | %.3f | %.3f | %.2f× | %.0f / %.0f |" % (
             name, g1, g2, t1, t2, max(g1, g2) / max(t1, t2), rss("wrn", rho=rho), rss("torchwrn", rho=rho)))
 if group("wrnaug"):
-    print("\n## Augmentation cost (this project, WideResNet-16-4 SAM step, batch 32, all cores)\n")
+    print("\n## Augmentation cost (this project, SAM steps, all cores)\n")
+    best = max(r["steps_per_sec"] for r in group("wrnaug") + group("wrn", rho=0.05))
     if group("augbatch"):
         ns = min(r["ns_per_batch"] for r in group("augbatch"))
-        best = max(r["steps_per_sec"] for r in group("wrnaug") + group("wrn", rho=0.05))
         print("Augmenting a batch (`go test ./train -bench Augment`, crop+flip+cutout of 128 images of 3×32×32) takes %.2f ms, "
-              "so %.3f ms for a batch of 32: %.3f%% of the fastest SAM step of this model measured here (%.2f s). "
-              "The whole-step timings below, alternating with and without `--augment` three times, cannot resolve that: "
-              "on this shared VM (other jobs ran during the measurement) step rates vary far more from run to run.\n"
+              "so %.3f ms for a batch of 32: %.3f%% of the fastest WideResNet-16-4 SAM step of batch 32 measured here (%.2f s).\n"
               % (ns / 1e6, ns / 4e6, 100 * ns / 4e9 * best, 1 / best))
+    for r in group("augstep"):
+        print("Alternating single SAM steps of the smallest WideResNet, WRN-10-1 (batch 32 of 3×32×32, where augmentation weighs "
+              "most), with and without crop+flip+cutout (`go test ./train -bench AugmentOverhead -benchtime 20x`, the fastest "
+              "of 20 steps each): %.1f ms plain, %.1f ms augmented, overhead %+.2f%%.\n"
+              % (r["plain_us"] / 1e3, r["augmented_us"] / 1e3, r["overhead_pct"]))
+    print("Whole `sam bench` runs of WideResNet-16-4 (batch 32, 3 steps), alternating with and without `--augment` three times, "
+          "cannot resolve a cost that small: on this shared VM (other jobs ran during the measurement) their rates vary far more "
+          "from run to run.\n")
     print("| flags | steps/s (best of %d) | step time ÷ without augmentation |" % len([r for r in group("wrnaug") if not r.get("augment")]))
     print("|---|---|---|")
     base = med([r["steps_per_sec"] for r in group("wrnaug") if not r.get("augment")])

@@ -39,10 +39,13 @@ wrn_round() {
   done
   # The augmentation alone: crop+flip+cutout of a batch of 128 images of 3×32×32 (all cores).
   go test ./train -run '^$' -bench '^BenchmarkAugment$' -benchtime 200x | awk '/^BenchmarkAugment/ {printf "{\"batch\":128,\"ns_per_batch\":%s}\n", $3}' | tag augbatch "$1"
+  # Whole SAM steps of WRN-10-1 (batch 32), alternating with and without augmentation step by step.
+  go test ./train -run '^$' -bench '^BenchmarkAugmentOverhead$' -benchtime 20x |
+    awk '/^BenchmarkAugmentOverhead/ {for (i = 3; i < NF; i++) v[$(i+1)] = $i; printf "{\"plain_us\":%s,\"augmented_us\":%s,\"overhead_pct\":%s}\n", v["plain-µs"], v["augmented-µs"], v["overhead-%"]}' | tag augstep "$1"
 }
 if [ "$MODE" = wrn ]; then
   ROUNDS=0
-  grep -v '"impl":"\(wrn\|torchwrn\|wrnaug\|augbatch\)"' bench/results.jsonl | grep -v '"scope":"wrn"' > "$res" || true
+  grep -v '"impl":"\(wrn\|torchwrn\|wrnaug\|augbatch\|augstep\)"' bench/results.jsonl | grep -v '"scope":"wrn"' > "$res" || true
 else
   "$PY" bench/report.py /dev/null --machine | sed 's/^{/{"impl":"machine","scope":"all","round":0,/' >> "$res"
 fi

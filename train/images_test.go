@@ -157,7 +157,7 @@ func cifarConfig(dir string, aug Augment) *Config {
 	return &Config{Data: "cifar10", DataDir: dir, Task: "classification", Init: "default",
 		Model:     nn.Spec{Model: "wrn", Depth: 10, Width: 1, Dropout: 0.1, Loss: "ce"},
 		Optimizer: optim.Config{Name: "sgd", Momentum: 0.9}, SAM: sam.Config{Rho: 0.05},
-		LR: 0.05, Schedule: optim.Schedule{Kind: "cosine"}, BatchSize: 8, Epochs: 2, Seed: 5,
+		LR: 0.05, Schedule: optim.Schedule{Kind: "cosine"}, BatchSize: 8, Epochs: 1, Seed: 5,
 		ValFraction: 0.2, Standardize: true, Images: Images{Augment: aug}}
 }
 

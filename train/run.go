@@ -44,6 +44,7 @@ type Summary struct {
 	ValN        int     `json:"val_examples"`
 	TestN       int     `json:"test_examples"`
 	NoisyLabels int     `json:"noisy_labels,omitempty"`
+	Skipped     int     `json:"skipped_images,omitempty"` // unreadable images left out (--skip-bad-images)
 	Steps       int     `json:"steps"`
 	Epochs      float64 `json:"epochs"`
 	Scores
@@ -182,7 +183,7 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 	var epochLoss float64
 	var epochN int
 	sum := Summary{Config: c, Model: m.Describe(), Parameters: m.Layout.Size(), TrainN: n,
-		ValN: d.Val.N(), TestN: d.Test.N(), NoisyLabels: d.NoisyLabels}
+		ValN: d.Val.N(), TestN: d.Test.N(), NoisyLabels: d.NoisyLabels, Skipped: d.SkippedImages}
 	step := 0
 	if err := snapshot(c, pre, out, m, w, step, total); err != nil {
 		return nil, err

@@ -165,6 +165,9 @@ func TestCIFARRecipe(t *testing.T) {
 	if !strings.Contains(stderr, "skipped 1 unreadable images") {
 		t.Errorf("stderr %q", stderr)
 	}
+	if b, _ := os.ReadFile(filepath.Join(out, "summary.json")); !strings.Contains(string(b), `"skipped_images": 1`) {
+		t.Errorf("summary.json does not count the skipped image: %s", b)
+	}
 }
 
 // TestImageBadInput: broken CIFAR files and image flags give one line (exit 2) naming the
