@@ -7,9 +7,10 @@ import (
 	"testing"
 )
 
-// TestFamilyBaseRefused: members that need a particular base optimizer refuse the others in one
-// line naming the flag, with exit status 2 and nothing written.
-func TestFamilyBaseRefused(t *testing.T) {
+// TestFamilyRefused: bad settings of the members added in issue 15 part 2, and base optimizers
+// that they cannot work with, are refused in one line naming the flag, with exit status 2 and
+// nothing written.
+func TestFamilyRefused(t *testing.T) {
 	dir := t.TempDir()
 	good := write(t, dir, "good.csv", "a,b,y\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n")
 	for _, tc := range []struct {
@@ -18,6 +19,8 @@ func TestFamilyBaseRefused(t *testing.T) {
 		want string
 	}{
 		{"msam without momentum", []string{"--variant", "msam", "--opt", "sgd"}, "--momentum"},
+		{"rwp lambda 2", []string{"--variant", "rwp", "--rwp-lambda", "2"}, "--rwp-lambda"},
+		{"rwp adaptive", []string{"--variant", "rwp", "--adaptive"}, "--adaptive"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(dir, "out-"+strings.ReplaceAll(tc.name, " ", "-"))
