@@ -136,8 +136,9 @@ func (o *Optimizer) StepExamples(w []float32, n int, loss Loss, ex Examples, lr 
 	s.W, s.N, s.Loss, s.Ex, s.LR = w, n, loss, ex, lr
 	var l float64
 	var g []float32
+	u, _ := o.rule.(Updater)
 	if o.cfg.Rho == 0 && !member(o.cfg.Variant).RhoFree {
-		g = s.G
+		g, u = s.G, nil
 		l = s.Grad(g, 0, n)
 	} else {
 		l, g = o.rule.Gradient(s)
@@ -158,6 +159,10 @@ func (o *Optimizer) StepExamples(w []float32, n int, loss Loss, ex Examples, lr 
 			}
 		}
 	}
-	o.base.Step(w, g, lr)
+	if u != nil {
+		u.Update(s, w, g)
+	} else {
+		o.base.Step(w, g, lr)
+	}
 	return l, nil
 }

@@ -21,6 +21,9 @@ func TestFamilyRefused(t *testing.T) {
 		{"msam without momentum", []string{"--variant", "msam", "--opt", "sgd"}, "--momentum"},
 		{"rwp lambda 2", []string{"--variant", "rwp", "--rwp-lambda", "2"}, "--rwp-lambda"},
 		{"rwp adaptive", []string{"--variant", "rwp", "--adaptive"}, "--adaptive"},
+		{"lookbehind k 0", []string{"--variant", "lookbehind", "--lookbehind-k", "0"}, "--lookbehind-k"},
+		{"lookbehind alpha 0", []string{"--variant", "lookbehind", "--lookbehind-alpha", "0"}, "--lookbehind-alpha"},
+		{"lookbehind ascent steps", []string{"--variant", "lookbehind", "--ascent-steps", "2"}, "--ascent-steps"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(dir, "out-"+strings.ReplaceAll(tc.name, " ", "-"))
