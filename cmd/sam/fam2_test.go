@@ -24,6 +24,10 @@ func TestFamilyRefused(t *testing.T) {
 		{"lookbehind k 0", []string{"--variant", "lookbehind", "--lookbehind-k", "0"}, "--lookbehind-k"},
 		{"lookbehind alpha 0", []string{"--variant", "lookbehind", "--lookbehind-alpha", "0"}, "--lookbehind-alpha"},
 		{"lookbehind ascent steps", []string{"--variant", "lookbehind", "--ascent-steps", "2"}, "--ascent-steps"},
+		{"bsam around adam", []string{"--variant", "bsam"}, "--opt"},
+		{"bsam with momentum", []string{"--variant", "bsam", "--opt", "sgd", "--momentum", "0.9"}, "--momentum"},
+		{"bsam with l2", []string{"--variant", "bsam", "--opt", "sgd", "--l2", "0.001"}, "--l2"},
+		{"bsam n 0", []string{"--variant", "bsam", "--opt", "sgd", "--bsam-n", "0"}, "--bsam-n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(dir, "out-"+strings.ReplaceAll(tc.name, " ", "-"))
