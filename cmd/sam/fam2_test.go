@@ -41,3 +41,36 @@ func TestFamilyRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestFamilyTrainAndSweep: each member of issue 15 part 2 trains from `sam train` and from a
+// one-point `sam sweep` with its own flags, and its settings are recorded in the run's config.
+func TestFamilyTrainAndSweep(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		args []string
+		key  string // a setting the summary must record
+	}{
+		{"msam", []string{"--variant", "msam", "--rho", "0.05"}, `"variant": "msam"`},
+		{"rwp", []string{"--variant", "rwp", "--rho", "0.01", "--rwp-lambda", "0.4"}, `"rwp_lambda": 0.4`},
+		{"lookbehind", []string{"--variant", "lookbehind", "--rho", "0.05", "--lookbehind-k", "3", "--lookbehind-adaptive", "1"}, `"lookbehind_k": 3`},
+		{"bsam", []string{"--variant", "bsam", "--opt", "sgd", "--lr", "0.02", "--rho", "0.01", "--bsam-n", "120"}, `"bsam_n": 120`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(dir, "train-"+tc.name)
+			args := append([]string{"train", "--quiet", "--data", "iris", "--hidden", "8", "--epochs", "2", "--out", out}, tc.args...)
+			if code, stdout, stderr := runSam(t, args...); code != 0 {
+				t.Fatalf("train: exit %d\n%s%s", code, stdout, stderr)
+			}
+			js, err := os.ReadFile(filepath.Join(out, "summary.json"))
+			if err != nil || !strings.Contains(string(js), tc.key) {
+				t.Fatalf("summary.json lacks %s (%v):\n%s", tc.key, err, js)
+			}
+			sweep := append([]string{"sweep", "--quiet", "--data", "iris", "--hidden", "8", "--epochs", "1", "--folds", "2",
+				"--out", filepath.Join(dir, "sweep-"+tc.name)}, tc.args...)
+			if code, stdout, stderr := runSam(t, sweep...); code != 0 {
+				t.Fatalf("sweep: exit %d\n%s%s", code, stdout, stderr)
+			}
+		})
+	}
+}
