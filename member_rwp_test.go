@@ -7,6 +7,7 @@ import (
 
 	"github.com/samgo/sam/optim"
 	"github.com/samgo/sam/param"
+	"github.com/samgo/sam/tensor"
 )
 
 // bowl is L(w) = ½Σ a_j (w_j − c_j)² for a weight [2,3] and a bias [2]; it records where it
@@ -138,7 +139,8 @@ func TestRWPLambdaZero(t *testing.T) {
 	}
 }
 
-// TestNormals: the draws have mean 0 and variance 1, and depend on the seed and the step.
+// TestNormals: the draws have mean 0 and variance 1, depend on the seed and the step, and not
+// on the thread count.
 func TestNormals(t *testing.T) {
 	z := make([]float32, 200000)
 	normals(z, 1, 5)
@@ -159,5 +161,10 @@ func TestNormals(t *testing.T) {
 	normals(z2, 1, 5)
 	if !reflect.DeepEqual(z, z2) {
 		t.Fatal("the same seed and step drew different noise")
+	}
+	defer tensor.SetThreads(tensor.SetThreads(1))
+	normals(z2, 1, 5)
+	if !reflect.DeepEqual(z, z2) {
+		t.Fatal("one thread drew other noise than the worker threads")
 	}
 }

@@ -11,13 +11,22 @@ import (
 
 // normals fills dst with independent standard normal draws that depend only on seed and the
 // step number t, so that a member that draws fresh noise at every step keeps no random-number
-// state: the step count that the core saves is enough for a bit-identical resume.
+// state: the step count that the core saves is enough for a bit-identical resume. The vector is
+// drawn in fixed chunks of normalChunk, each from its own stream (seed, t, chunk), on the worker
+// threads: the same bits for any thread count.
 func normals(dst []float32, seed uint64, t int) {
-	r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15^uint64(t)))
-	for i := range dst {
-		dst[i] = float32(r.NormFloat64())
-	}
+	chunks := (len(dst) + normalChunk - 1) / normalChunk
+	tensor.Parallel(chunks, 1, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			r := rand.New(rand.NewPCG(seed, uint64(t)<<24|uint64(c)))
+			for i := c * normalChunk; i < min(len(dst), (c+1)*normalChunk); i++ {
+				dst[i] = float32(r.NormFloat64())
+			}
+		}
+	})
 }
+
+const normalChunk = 1 << 14
 
 // filterNoise writes w + ε into dst, where z holds standard normal draws and ε is scaled per
 // filter: each row j of a tensor of rank ≥ 2 (its first dimension: a dense layer's output unit,

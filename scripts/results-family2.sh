@@ -3,7 +3,7 @@
 # 15 part 2) at the shared budget of scripts/results-variants.sh (MLP 784-256-256-10, defaults:
 # Adam, lr 0.0005, batch 32, 2 epochs) on mnist and fashion-mnist, with the base optimizer and
 # SAM beside them; seeds given (default 1 2 3). Prints the table's rows.
-# Usage: bash scripts/results-family2.sh [seeds...]
+# Usage: bash scripts/results-family2.sh [seeds...]   (MEMBERS="rwp bsam" runs only those rows)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(mktemp -d)
@@ -11,7 +11,7 @@ trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/sam" ./cmd/sam
 seeds=(1 2 3)
 [ $# -eq 0 ] || seeds=("$@")
-names=(sgd-rho0 sam msam msam-rho0.3 rwp lookbehind lookbehind-adaptive bsam)
+names=(${MEMBERS:-sgd-rho0 sam msam msam-rho0.3 rwp lookbehind lookbehind-adaptive bsam})
 declare -A flags=(
   [sgd-rho0]="--rho 0"
   [sam]="--rho 0.05"
