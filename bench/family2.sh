@@ -2,8 +2,8 @@
 # Step time of the SAM-family members of issue 15 part 2 as a multiple of the base optimizer's
 # step, all run side by side in one script: `sam bench` on the MLP 784-256-256-10, batch 128,
 # plain SGD (Momentum-SAM needs a momentum, so it and its two references run with
-# --momentum 0.9), best steps/s of ROUNDS rounds (interference on a shared machine only slows
-# runs). Prints the BENCHMARKS.md table; the raw JSON lines go to bench/family2.jsonl.
+# --momentum 0.9). Each row runs right after its base, ROUNDS times; the ratio is the median of
+# those pairs. Prints the BENCHMARKS.md table; the raw JSON lines go to bench/family2.jsonl.
 #   ROUNDS=3 bash bench/family2.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,19 +25,33 @@ rows=(
 )
 raw=bench/family2.jsonl
 : > "$raw"
+bench() { # round, role, flags
+  "$bin/sam" bench --model mlp --hidden 256,256 --batch 128 --opt sgd --lr 0.01 --steps 500 $3 |
+    sed "s|^{|{\"round\":$1,\"role\":\"$2\",\"flags\":\"$3\",|" >> "$raw"
+}
 for r in $(seq "$ROUNDS"); do
   echo "bench: round $r of $ROUNDS" >&2
   for row in "${rows[@]}"; do
     IFS='|' read -r group passes f <<< "$row"
-    "$bin/sam" bench --model mlp --hidden 256,256 --batch 128 --opt sgd --lr 0.01 --steps 1000 $f |
-      sed "s|^{|{\"round\":$r,\"group\":\"$group\",\"flags\":\"$f\",|" >> "$raw"
+    case "$f" in
+      "--rho 0" | "--momentum 0.9 --rho 0") base=$f ;;
+      *) bench "$r" base "$base"; bench "$r" row "$f" ;; # each row right after its base: a pair
+    esac
   done
 done
-echo "| flags | passes per step | steps/s (best of $ROUNDS) | step time ÷ base step |"
-echo "|---|---|---|---|"
-for row in "${rows[@]}"; do
-  IFS='|' read -r group passes f <<< "$row"
-  best=$(grep -F "\"flags\":\"$f\"," "$raw" | grep -o '"steps_per_sec":[0-9.]*' | cut -d: -f2 | sort -g | tail -1)
-  [ "$f" = "--rho 0" ] || [ "$f" = "--momentum 0.9 --rho 0" ] && base=$best
-  awk -v f="$f" -v p="$passes" -v s="$best" -v b="$base" 'BEGIN {printf "| `--opt sgd %s` | %s | %.1f | %.2f |\n", f, p, s, b/s}'
-done
+# Each row's ratio is the median over rounds of (base steps/s ÷ row steps/s) within a pair of
+# runs one right after the other, which is steadier on a loaded machine than the ratio of two
+# best-of figures; steps/s is the best over all runs of those flags.
+python3 - "$raw" "$ROUNDS" "${rows[@]}" <<'PY'
+import json, statistics, sys
+raw, rounds, rows = sys.argv[1], sys.argv[2], [r.split("|", 2) for r in sys.argv[3:]]
+runs = [json.loads(line) for line in open(raw)]
+print(f"| flags | passes per step | steps/s (best) | step time ÷ base step (median of {rounds} paired runs) |")
+print("|---|---|---|---|")
+for group, passes, f in rows:
+    best = max(d["steps_per_sec"] for d in runs if d["flags"] == f)
+    ratios = [b["steps_per_sec"] / d["steps_per_sec"] for b, d in zip(runs, runs[1:])
+              if d["role"] == "row" and b["role"] == "base" and d["flags"] == f]
+    ratio = statistics.median(ratios) if ratios else 1.0
+    print(f"| `--opt sgd {f}` | {passes} | {best:.1f} | {ratio:.2f} |")
+PY
