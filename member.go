@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/samgo/sam/optim"
 )
 
 // Member describes one member of the SAM family: its name, paper, settings and step rule. It is
@@ -26,6 +28,10 @@ type Member struct {
 	// Check reports settings that are invalid together (each Param's own range is checked
 	// already); nil when there are none.
 	Check func(c Config) error
+	// BaseCheck reports base optimizers that the member cannot work with (a one-line error
+	// naming the flag); nil accepts every one. Callers that build the base optimizer from an
+	// optim.Config (the training loop) call CheckBase.
+	BaseCheck func(b optim.Config) error
 	// New builds the member's rule for a validated config with its defaults filled in; it may
 	// configure the perturbation p, which Step.Ascend uses.
 	New func(c Config, p *Perturbation) Rule
@@ -45,6 +51,15 @@ type Param struct {
 }
 
 var registry = map[string]*Member{}
+
+// CheckBase reports a base optimizer b that the member c.Variant cannot work with (see
+// Member.BaseCheck); unknown members are Validate's to report.
+func CheckBase(c Config, b optim.Config) error {
+	if m, ok := Lookup(c.Variant); ok && m.BaseCheck != nil {
+		return m.BaseCheck(b)
+	}
+	return nil
+}
 
 // Register adds m to the family. It panics on a duplicate name or flag, or a malformed Range:
 // these are programmer errors, found when the package loads.

@@ -158,10 +158,10 @@ func (o *Optimizer) StepExamples(w []float32, n int, loss Loss, ex Examples, lr 
 	var l float64
 	var g []float32
 	fin, _ := o.rule.(Finisher)
+	u, _ := o.rule.(Updater)
 	if o.cfg.Rho == 0 && !member(o.cfg.Variant).RhoFree {
-		g = s.G
+		g, fin, u = s.G, nil, nil
 		l = s.Loss(w, g, 0, n, false)
-		fin = nil
 	} else {
 		l, g = o.rule.Gradient(s)
 	}
@@ -184,7 +184,11 @@ func (o *Optimizer) StepExamples(w []float32, n int, loss Loss, ex Examples, lr 
 			}
 		}
 	}
-	o.base.Step(w, g, lr)
+	if u != nil {
+		u.Update(s, w, g)
+	} else {
+		o.base.Step(w, g, lr)
+	}
 	if fin != nil {
 		fin.Finish(w, lr)
 	}

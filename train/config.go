@@ -90,6 +90,9 @@ func (c *Config) Validate() error {
 	if err := c.SAM.Validate(); err != nil {
 		return err
 	}
+	if err := sam.CheckBase(c.SAM, c.Optimizer); err != nil {
+		return err
+	}
 	if err := c.Schedule.Validate(); err != nil {
 		return err
 	}
