@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/samgo/sam"
+	"github.com/samgo/sam/dist"
 	"github.com/samgo/sam/nn"
 	"github.com/samgo/sam/optim"
 )
@@ -38,6 +39,13 @@ type Config struct {
 	EvalBatch    int     `json:"-"` // rows per evaluation forward pass (0 = 256)
 
 	TrackSharpness int `json:"track_sharpness,omitempty"` // log λ_max every this many epochs (0 = off)
+
+	// Data parallel and gradient accumulation (dist.go). Comm nil is one process.
+	Comm     dist.Comm `json:"-"`
+	Ranks    int       `json:"ranks,omitempty"`     // data-parallel ranks (Run records Comm's size when > 1)
+	DistEps  string    `json:"dist_eps,omitempty"`  // local (default with ranks > 1) or global
+	Accum    int       `json:"accum,omitempty"`     // micro-batches per batch (0 = off)
+	AccumEps string    `json:"accum_eps,omitempty"` // global (default with Accum) or local
 }
 
 // Validate checks the settings that do not depend on the data. Errors are one line naming the flag.
@@ -83,5 +91,5 @@ func (c *Config) Validate() error {
 	if err := c.Schedule.Validate(); err != nil {
 		return err
 	}
-	return nil
+	return c.validateParallel()
 }

@@ -116,10 +116,18 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 	if total == 0 {
 		samCfg.LRMin = 0
 	}
+	dp, samCfg, err := newParallel(c, d, w, samCfg) // data parallel, accumulation: dist.go
+	if err != nil {
+		return nil, err
+	}
+	if !dp.root() {
+		out, save, obs = "", "", Observer{}
+	}
 	opt, err := sam.New(base, &m.Layout, samCfg)
 	if err != nil {
 		return nil, err
 	}
+	dp.attach(opt, c)
 	if out != "" {
 		if err := os.MkdirAll(out, 0o755); err != nil {
 			return nil, fmt.Errorf("--out: %w", err)
@@ -138,7 +146,8 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 	classify := tr.IsClassification()
 	// The batch: full batch reads the training set in place; mini-batches are copied in.
 	bx, blab, by := tr.X, tr.Labels, tr.Y
-	if bs < n {
+	copyIn := bs < n || dp.size > 1
+	if copyIn {
 		bx = make([]float32, bs*dim)
 		if classify {
 			blab = make([]int32, bs)
@@ -151,7 +160,7 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 		perm[i] = i
 	}
 	shuffle := rand.New(rand.NewPCG(c.Seed, 0x5f1e))
-	ctx := &nn.Ctx{Train: true, Rng: rand.New(rand.NewPCG(c.Seed, 0xd0))}
+	ctx := &nn.Ctx{Train: true, Rng: rand.New(rand.NewPCG(c.Seed, dp.rngSeed()))}
 	var epochCorrect int
 	lossFn := func(w, g []float32, lo, hi int, second bool) float64 {
 		ctx.Second = second
@@ -167,6 +176,7 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 		}
 		return l
 	}
+	lossFn = dp.accumulate(lossFn)
 
 	ex := &nn.Examples{Model: m, Ctx: ctx} // the per-example view ESAM's data selection uses
 
@@ -184,9 +194,10 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 			shuffle.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
 		}
 		lo, hi := pos*bs, min((pos+1)*bs, n)
-		rows := hi - lo
-		if bs < n {
-			gather(tr, perm[lo:hi], bx, blab, by)
+		slo, shi := dp.share(lo, hi) // this rank's rows of the batch
+		rows := shi - slo
+		if copyIn {
+			gather(tr, perm[slo:shi], bx, blab, by)
 		}
 		lr := c.Schedule.LR(c.LR, step, total)
 		ex.X, ex.N, ex.T = bx[:rows*dim], rows, nn.Target{}
@@ -201,12 +212,14 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 			break
 		}
 		step++
-		epochLoss += l * float64(rows)
-		epochN += rows
+		epochLoss += l * float64(hi-lo) // l is the whole batch's mean
+		epochN += hi - lo
 		if obs.Step != nil {
 			obs.Step(step, l)
 		}
 		if step%perEpoch == 0 || step == total {
+			epochCorrect = dp.sum(epochCorrect)
+			dp.syncBuffers(m)
 			mt := Metrics{Epoch: (step + perEpoch - 1) / perEpoch, Step: step, TrainLoss: ptr(epochLoss / float64(epochN)),
 				LR: lr}
 			if classify {
@@ -225,10 +238,12 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 			mt.Seconds = time.Since(start).Seconds()
 			metrics = append(metrics, mt)
 			epochLoss, epochN, epochCorrect = 0, 0, 0
+			var werr error
 			if out != "" {
-				if err := writeMetrics(filepath.Join(out, "metrics.jsonl"), metrics); err != nil {
-					return nil, err
-				}
+				werr = writeMetrics(filepath.Join(out, "metrics.jsonl"), metrics)
+			}
+			if err := dp.epoch(werr, w, step); err != nil {
+				return nil, err
 			}
 			if obs.Epoch != nil {
 				obs.Epoch(mt)
@@ -241,6 +256,7 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 	if stepErr != nil {
 		sum.Stopped = stepErr.Error()
 	}
+	dp.syncBuffers(m)
 	sum.TrainLoss, sum.TrainAcc = evaluate(m, w, tr, evalBatch)
 	if d.Val.N() > 0 {
 		sum.ValLoss, sum.ValAcc = evaluate(m, w, d.Val, evalBatch)
