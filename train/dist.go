@@ -143,6 +143,9 @@ func CheckParallel(c *Config, d *Data) error {
 	if c.SAM.M > 0 {
 		return errors.New("--accum-eps local: sets --m to the micro-batch size itself; drop --m")
 	}
+	if ranks > 1 && c.DistEps == EpsGlobal {
+		return errors.New("--accum-eps local: with --dist-eps global each micro-batch's ε would mix the ranks' micro-batches; use --dist-eps local")
+	}
 	return nil
 }
 
