@@ -59,6 +59,7 @@ print(json.dumps({'n': 1024, 'threads': $th, 'gflops': best}))" | tag torchgemm 
   done
 done
 "$PY" bench/report.py "$res" > BENCHMARKS.md
+[ -f bench/mpi.md ] && { echo; cat bench/mpi.md; } >> BENCHMARKS.md # the data-parallel section (bash bench/mpi.sh)
 cp "$res" bench/results.jsonl
 echo "bench: wrote BENCHMARKS.md and its raw measurements, bench/results.jsonl" >&2
 rm -rf "$out"
