@@ -7,6 +7,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/samgo/sam"
 	"github.com/samgo/sam/dist"
 	"github.com/samgo/sam/tensor"
 )
@@ -129,5 +130,31 @@ func TestMPIOutputsOnRankZero(t *testing.T) {
 	_, err = os.Stat(out + "/summary.json")
 	if (c.Rank() == 0) != (err == nil) {
 		t.Fatalf("rank %d: summary.json exists: %v", c.Rank(), err == nil)
+	}
+}
+
+// TestMPIVariants: every member of the family trains on N ranks with --dist-eps local, and the
+// ranks end with the same weights.
+func TestMPIVariants(t *testing.T) {
+	c := ranks(t)
+	for _, m := range sam.Members() {
+		x := distDigits(false)
+		x.Steps = 5
+		x.SAM.Variant = m.Name
+		for _, p := range m.Params {
+			x.SAM = x.SAM.With(p.Name, p.Default)
+			if p.FollowsRho {
+				x.SAM = x.SAM.With(p.Name, x.SAM.Rho)
+			}
+		}
+		if m.Seeded {
+			x.SAM.Seed = x.Seed
+		}
+		x.DistEps, x.Comm = EpsLocal, c
+		res := runConfig(t, x)
+		sums := checksums(c, res.Weights)
+		if sums[0] != sums[len(sums)-1] || res.Summary.TrainLoss == nil {
+			t.Errorf("%s: checksums %x, train loss %v", m.Name, sums, res.Summary.TrainLoss)
+		}
 	}
 }
