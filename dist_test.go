@@ -100,7 +100,9 @@ func TestDataParallel(t *testing.T) {
 			if global {
 				first = ar.reduce(rank)
 			}
-			o.SetReduce(ar.reduce(rank), first)
+			if err := o.SetReduce(ar.reduce(rank), first); err != nil {
+				t.Fatal(err)
+			}
 			ex := quad6()
 			shard := func(w, g []float32, lo, hi int, second bool) float64 { // this worker's 2 examples
 				return ex.loss(w, g, 2*rank+lo, 2*rank+hi, second)

@@ -114,7 +114,17 @@ type Reduce func(g []float32, loss float64) float64
 // it); first, when not nil, also combines every first-pass gradient, so that ε is the whole
 // batch's. Without first, each worker's ε comes from its own share of the batch, as in the SAM
 // paper's data-parallel training (m-sharpness with m the per-worker batch).
-func (o *Optimizer) SetReduce(final, first Reduce) { o.final, o.s.first = final, first }
+// A member whose Rule moves the weights itself (an Updater or a Finisher) does so from this
+// worker's own gradients, so it is refused.
+func (o *Optimizer) SetReduce(final, first Reduce) error {
+	_, u := o.rule.(Updater)
+	_, f := o.rule.(Finisher)
+	if u || f {
+		return fmt.Errorf("--variant %s: makes its own update from each worker's gradients, so it does not run data-parallel", member(o.cfg.Variant).Name)
+	}
+	o.final, o.s.first = final, first
+	return nil
+}
 
 // ErrNonFinite is returned (wrapped) by Step when the loss or gradient is NaN or infinite;
 // the parameters are then left as they were before the step.

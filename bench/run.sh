@@ -94,6 +94,7 @@ for r in $(seq "${WRN_ROUNDS:-1}"); do
   wrn_round "$r"
 done
 "$PY" bench/report.py "$res" > BENCHMARKS.md
+[ -f bench/mpi.md ] && { echo; cat bench/mpi.md; } >> BENCHMARKS.md # the data-parallel section (bash bench/mpi.sh)
 cp "$res" bench/results.jsonl
 echo "bench: wrote BENCHMARKS.md and its raw measurements, bench/results.jsonl" >&2
 rm -rf "$out"

@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/samgo/sam"
+	"github.com/samgo/sam/dist"
 	"github.com/samgo/sam/nn"
 	"github.com/samgo/sam/optim"
 )
@@ -42,6 +43,12 @@ type Config struct {
 
 	ClassNames    []string `json:"-"`                        // filled in by Prepare from the data; saved with the model
 	SnapshotEvery int      `json:"snapshot_every,omitempty"` // write the weights to out/snapshots every this many steps (0 = off)
+	// Data parallel and gradient accumulation (dist.go). Comm nil is one process.
+	Comm     dist.Comm `json:"-"`
+	Ranks    int       `json:"ranks,omitempty"`     // data-parallel ranks (Run records Comm's size when > 1)
+	DistEps  string    `json:"dist_eps,omitempty"`  // local (default with ranks > 1) or global
+	Accum    int       `json:"accum,omitempty"`     // micro-batches per batch (0 = off)
+	AccumEps string    `json:"accum_eps,omitempty"` // global (default with Accum) or local
 }
 
 // Validate checks the settings that do not depend on the data. Errors are one line naming the flag.
@@ -96,5 +103,5 @@ func (c *Config) Validate() error {
 	if err := c.Schedule.Validate(); err != nil {
 		return err
 	}
-	return nil
+	return c.validateParallel()
 }

@@ -117,12 +117,22 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 	if total == 0 {
 		samCfg.LRMin = 0
 	}
+	dp, samCfg, err := newParallel(c, d, w, samCfg) // data parallel, accumulation: dist.go
+	if err != nil {
+		return nil, err
+	}
+	if !dp.root() {
+		out, save, obs = "", "", Observer{}
+	}
 	opt, err := sam.New(base, &m.Layout, samCfg)
 	if err != nil {
 		return nil, err
 	}
-	aug, err := NewAugmenter(c.Images.Augment, d.Train.Shape, c.Seed)
+	aug, err := NewAugmenter(c.Images.Augment, d.Train.Shape, dp.augSeed(c.Seed))
 	if err != nil {
+		return nil, err
+	}
+	if err := dp.attach(opt, c); err != nil {
 		return nil, err
 	}
 	if out != "" {
@@ -144,8 +154,8 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 	// The batch: full batch reads the training set in place; mini-batches, and augmented
 	// batches, are copied in.
 	bx, blab, by := tr.X, tr.Labels, tr.Y
-	copyBatch := bs < n || aug != nil
-	if copyBatch {
+	copyIn := bs < n || aug != nil || dp.size > 1
+	if copyIn {
 		bx = make([]float32, bs*dim)
 		if classify {
 			blab = make([]int32, bs)
@@ -158,7 +168,7 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 		perm[i] = i
 	}
 	shuffle := rand.New(rand.NewPCG(c.Seed, 0x5f1e))
-	ctx := &nn.Ctx{Train: true, Rng: rand.New(rand.NewPCG(c.Seed, 0xd0))}
+	ctx := &nn.Ctx{Train: true, Rng: rand.New(rand.NewPCG(c.Seed, dp.rngSeed()))}
 	var epochCorrect int
 	lossFn := func(w, g []float32, lo, hi int, second bool) float64 {
 		ctx.Second = second
@@ -174,6 +184,7 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 		}
 		return l
 	}
+	lossFn = dp.accumulate(lossFn)
 
 	ex := &nn.Examples{Model: m, Ctx: ctx} // the per-example view ESAM's data selection uses
 
@@ -195,9 +206,10 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 			shuffle.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
 		}
 		lo, hi := pos*bs, min((pos+1)*bs, n)
-		rows := hi - lo
-		if copyBatch {
-			gather(tr, perm[lo:hi], bx, blab, by)
+		slo, shi := dp.share(lo, hi) // this rank's rows of the batch
+		rows := shi - slo
+		if copyIn {
+			gather(tr, perm[slo:shi], bx, blab, by)
 		}
 		if aug != nil {
 			aug.Apply(bx, rows)
@@ -218,12 +230,14 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 		if err := snapshot(c, pre, out, m, w, step, total); err != nil {
 			return nil, err
 		}
-		epochLoss += l * float64(rows)
-		epochN += rows
+		epochLoss += l * float64(hi-lo) // l is the whole batch's mean
+		epochN += hi - lo
 		if obs.Step != nil {
 			obs.Step(step, l)
 		}
 		if step%perEpoch == 0 || step == total {
+			epochCorrect = dp.sum(epochCorrect)
+			dp.syncBuffers(m)
 			mt := Metrics{Epoch: (step + perEpoch - 1) / perEpoch, Step: step, TrainLoss: ptr(epochLoss / float64(epochN)),
 				LR: lr}
 			if classify {
@@ -242,10 +256,12 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 			mt.Seconds = time.Since(start).Seconds()
 			metrics = append(metrics, mt)
 			epochLoss, epochN, epochCorrect = 0, 0, 0
+			var werr error
 			if out != "" {
-				if err := writeMetrics(filepath.Join(out, "metrics.jsonl"), metrics); err != nil {
-					return nil, err
-				}
+				werr = writeMetrics(filepath.Join(out, "metrics.jsonl"), metrics)
+			}
+			if err := dp.epoch(werr, w, step); err != nil {
+				return nil, err
 			}
 			if obs.Epoch != nil {
 				obs.Epoch(mt)
@@ -258,6 +274,7 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 	if stepErr != nil {
 		sum.Stopped = stepErr.Error()
 	}
+	dp.syncBuffers(m)
 	sum.TrainLoss, sum.TrainAcc = evaluate(m, w, tr, evalBatch)
 	if d.Val.N() > 0 {
 		sum.ValLoss, sum.ValAcc = evaluate(m, w, d.Val, evalBatch)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/samgo/sam"
+	"github.com/samgo/sam/dist"
 	"github.com/samgo/sam/nn"
 	"github.com/samgo/sam/optim"
 	"github.com/samgo/sam/tensor"
@@ -33,7 +35,10 @@ type benchResult struct {
 	StepsPerSec    float64 `json:"steps_per_sec"`
 	ExamplesPerSec float64 `json:"examples_per_sec"`
 	GFLOPs         float64 `json:"gflops"`
-	MaxRSSMB       float64 `json:"max_rss_mb"` // the process's peak resident memory
+	MaxRSSMB       float64 `json:"max_rss_mb"`             // the process's peak resident memory
+	Ranks          int     `json:"ranks,omitempty"`        // under mpirun: the ranks, each with Threads threads
+	DistEps        string  `json:"dist_eps,omitempty"`     // under mpirun: local or global
+	AllReduceMS    float64 `json:"allreduce_ms,omitempty"` // under mpirun: one all-reduce of the parameters (and the loss)
 }
 
 func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -100,11 +105,28 @@ products), 2 passes for SAM.`,
 				}
 				defer prof.Close()
 			}
-			res, err := bench(c.Model, c.Init, c.Optimizer, c.SAM, c.LR, batch, steps, f.threads, f.seed, prof, c.Images.Augment)
+			comm, err := world()
+			if err != nil {
+				return err
+			}
+			closeWorld = func() { comm.Close() }
+			global := batch
+			if batch, err = benchShare(comm, c, batch); err != nil {
+				return usage(err)
+			}
+			res, err := bench(c.Model, c.Init, c.Optimizer, c.SAM, c.LR, batch, steps, f.threads, f.seed, prof, c.Images.Augment, comm, c.DistEps)
 			if err != nil {
 				return usage(err)
 			}
 			res.MaxRSSMB = maxRSSMB()
+			if comm.Size() > 1 { // rates of the global batch; one all-reduce's time
+				res.Batch, res.ExamplesPerSec, res.GFLOPs = global, res.StepsPerSec*float64(global), res.GFLOPs*float64(comm.Size())
+				res.Ranks, res.DistEps = comm.Size(), cmp.Or(c.DistEps, train.EpsLocal)
+				res.AllReduceMS = allReduceMS(comm, res.Parameters)
+				if comm.Rank() != 0 {
+					return nil
+				}
+			}
 			return json.NewEncoder(stdout).Encode(res)
 		},
 	}
@@ -125,7 +147,7 @@ products), 2 passes for SAM.`,
 
 // bench times steps training steps after a warm-up and returns the measured rates.
 // When prof is not nil, a CPU profile of the timed steps is written to it.
-func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64, batch, steps, threads int, seed uint64, prof io.Writer, augment train.Augment) (*benchResult, error) {
+func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64, batch, steps, threads int, seed uint64, prof io.Writer, augment train.Augment, comm dist.Comm, distEps string) (*benchResult, error) {
 	m, err := nn.Build(spec)
 	if err != nil {
 		return nil, err
@@ -142,9 +164,12 @@ func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64
 	if err != nil {
 		return nil, err
 	}
+	if err := benchAttach(comm, opt, distEps); err != nil { // bench_dist.go
+		return nil, err
+	}
 	prev := tensor.SetThreads(threads)
 	defer tensor.SetThreads(prev)
-	rng := rand.New(rand.NewPCG(seed, 1))
+	rng := rand.New(rand.NewPCG(seed, 1+uint64(comm.Rank())))
 	x := make([]float32, batch*m.InDim())
 	for i := range x {
 		x[i] = float32(rng.NormFloat64())
@@ -199,12 +224,14 @@ func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64
 		}
 		defer pprof.StopCPUProfile()
 	}
+	barrier(comm)
 	start := time.Now()
 	for range steps {
 		if err := step(); err != nil {
 			return nil, fmt.Errorf("benchmark diverged (lower --lr): %v", err)
 		}
 	}
+	barrier(comm)
 	sec := time.Since(start).Seconds()
 	passes := 1.0
 	if sc.Rho > 0 {

@@ -62,7 +62,7 @@ Every flag of 'sam train' applies to each trial.`,
 	fl.SortFlags = false
 	tmp := pflag.NewFlagSet("train", pflag.ContinueOnError)
 	f.tf.register(tmp)
-	skip := map[string]bool{"rho": true, "lr": true, "l2": true, "out": true, "save": true, "threads": true, "quiet": true}
+	skip := map[string]bool{"rho": true, "lr": true, "l2": true, "out": true, "save": true, "threads": true, "quiet": true, "dist-eps": true}
 	usages := map[string]string{
 		"seed":         "first seed: the trials use --seed, --seed+1, ... (--seeds of them); --seed also draws the test split, the folds and the label noise, which every trial shares",
 		"val-fraction": "without --folds: fraction of the training pool held out for validation, in (0,1)",

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/samgo/sam"
+	"github.com/samgo/sam/dist"
 	"github.com/samgo/sam/nn"
 	"github.com/samgo/sam/tensor"
 	"github.com/samgo/sam/train"
@@ -53,6 +54,7 @@ type trainFlags struct {
 	trackSharpness                            int
 	img                                       imageFlags
 	snapshotEvery                             int
+	dist                                      distFlags // train_dist.go
 }
 
 func newTrainCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -78,7 +80,9 @@ or JPEG images per class, or PATH/train and PATH/test).`,
   sam train --data csv:house.csv --target price --model linear --batch-size full --steps 500`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runTrain(cmd, &f, stdout, stderr)
+			return runTrainDist(&f, func(comm dist.Comm, stdout, stderr io.Writer) error {
+				return runTrain(cmd, &f, comm, stdout, stderr)
+			}, stdout, stderr)
 		},
 	}
 	f.register(cmd.Flags())
@@ -160,6 +164,7 @@ func (f *trainFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress output")
 	fl.IntVar(&f.trackSharpness, "track-sharpness", 0, "every this many epochs, log the Hessian's top eigenvalue λ_max (on 2,000 training examples) as lambda_max in metrics.jsonl (0 = off)")
 	fl.IntVar(&f.snapshotEvery, "snapshot-every", 0, "every this many steps (and at steps 0 and the last), write the weights to OUT/snapshots/step_NNNNNNN.safetensors, for sam trajectory (0 = off)")
+	f.dist.register(fl)
 }
 
 // config turns the flags into a validated train.Config.
@@ -306,6 +311,7 @@ func (f *trainFlags) config(cmd *cobra.Command) (*train.Config, error) {
 	if f.threads < 0 {
 		return nil, fmt.Errorf("--threads: must be ≥ 0, got %d", f.threads)
 	}
+	f.dist.apply(c)
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -338,11 +344,12 @@ func defaultOut(c *train.Config) string {
 	return filepath.Join("runs", unsafeName.ReplaceAllString(name, "_"))
 }
 
-func runTrain(cmd *cobra.Command, f *trainFlags, stdout, stderr io.Writer) error {
+func runTrain(cmd *cobra.Command, f *trainFlags, comm dist.Comm, stdout, stderr io.Writer) error {
 	c, err := f.config(cmd)
 	if err != nil {
 		return usage(err)
 	}
+	c.Comm = comm
 	c.SAM = fillFollowers(c.SAM)
 	tensor.SetThreads(f.threads) // image folders decode on the worker threads
 	d, err := train.Prepare(c)
@@ -350,6 +357,9 @@ func runTrain(cmd *cobra.Command, f *trainFlags, stdout, stderr io.Writer) error
 		return usage(err)
 	}
 	if _, err := nn.Build(c.Model); err != nil { // reject a bad architecture before any output exists
+		return usage(err)
+	}
+	if err := train.CheckParallel(c, d); err != nil {
 		return usage(err)
 	}
 	out := f.out

@@ -1,0 +1,160 @@
+//go:build mpi
+
+package train
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/samgo/sam"
+	"github.com/samgo/sam/dist"
+	"github.com/samgo/sam/tensor"
+)
+
+// These tests run under mpirun -np 2 (see .ci/run): go test -c -tags mpi ./train, then
+// mpirun -np 2 ./train.test -test.run MPI. With one rank they skip.
+
+var world dist.Comm
+
+func TestMain(m *testing.M) {
+	c, err := dist.World()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	world = c
+	code := m.Run()
+	c.Close()
+	os.Exit(code)
+}
+
+func ranks(t *testing.T) dist.Comm {
+	t.Helper()
+	if world.Size() < 2 {
+		t.Skip("one rank: run this test binary under mpirun -np 2")
+	}
+	tensor.SetThreads(1)
+	return world
+}
+
+// checksums gathers every rank's weight checksum (a collective).
+func checksums(c dist.Comm, w []float32) []uint64 {
+	v := make([]float64, 2*c.Size())
+	s := dist.Checksum(w)
+	v[2*c.Rank()], v[2*c.Rank()+1] = float64(s>>32), float64(s&0xffffffff)
+	c.AllReduce64(v, dist.Sum)
+	out := make([]uint64, c.Size())
+	for r := range out {
+		out[r] = uint64(v[2*r])<<32 | uint64(v[2*r+1])
+	}
+	return out
+}
+
+// TestMPIEqualsOneProcess: N ranks with --dist-eps global take one process's steps on the same
+// global batch; with --dist-eps local those of one process with --m the per-rank batch; with
+// --accum the same again; every rank ends with the same weights (checksums).
+func TestMPIEqualsOneProcess(t *testing.T) {
+	c := ranks(t)
+	per := 64 / c.Size()
+	for _, tc := range []struct {
+		name   string
+		resnet bool
+		mpi    func(c *Config)
+		one    func(c *Config)
+	}{
+		{"mlp/global", false, func(x *Config) { x.DistEps = EpsGlobal }, func(x *Config) {}},
+		{"mlp/local", false, func(x *Config) { x.DistEps = EpsLocal }, func(x *Config) { x.SAM.M = per }},
+		{"mlp/global/rho0", false, func(x *Config) { x.DistEps = EpsGlobal; x.SAM.Rho = 0 }, func(x *Config) { x.SAM.Rho = 0 }},
+		{"mlp/global/accum2-global", false, func(x *Config) { x.DistEps = EpsGlobal; x.Accum = 2 }, func(x *Config) {}},
+		{"mlp/local/accum2-local", false, func(x *Config) { x.DistEps = EpsLocal; x.Accum, x.AccumEps = 2, EpsLocal }, func(x *Config) { x.SAM.M = per / 2 }},
+		{"mlp/local/accum2-global", false, func(x *Config) { x.DistEps = EpsLocal; x.Accum = 2 }, func(x *Config) { x.SAM.M = per }},
+		// BatchNorm: each rank normalises with its own share's statistics, as m-sharpness's chunks do.
+		{"resnet/local", true, func(x *Config) { x.DistEps = EpsLocal }, func(x *Config) { x.SAM.M = per }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := distDigits(tc.resnet)
+			if tc.resnet {
+				x.Steps = 2 // the ResNet's steps are slow on a shared CPU
+			}
+			tc.mpi(x)
+			x.Comm = c
+			got := runConfig(t, x)
+			y := distDigits(tc.resnet)
+			y.Steps = x.Steps
+			tc.one(y)
+			want := runConfig(t, y)
+			rel := maxRel(got.Weights, want.Weights)
+			sums := checksums(c, got.Weights)
+			if c.Rank() == 0 {
+				t.Logf("%s: %d ranks vs one process: max relative difference %.3g after %d steps; checksums %x", tc.name, c.Size(), rel, got.Summary.Steps, sums)
+			}
+			if rel > 1e-5 {
+				t.Errorf("rank %d: max relative difference %.3g > 1e-5", c.Rank(), rel)
+			}
+			for r, s := range sums {
+				if s != sums[0] {
+					t.Errorf("rank %d's weights differ from rank 0's (checksums %x, %x)", r, s, sums[0])
+				}
+			}
+			if got.Summary.Config.Ranks != c.Size() || got.Summary.Config.DistEps != x.DistEps {
+				t.Errorf("summary records ranks %d, dist_eps %q", got.Summary.Config.Ranks, got.Summary.Config.DistEps)
+			}
+			if tc.resnet { // the running averages are averaged over the ranks: the same on every rank
+				for _, b := range got.Model.Buffers() {
+					if s := checksums(c, b.Data); s[0] != s[len(s)-1] {
+						t.Errorf("%s differs between ranks", b.Name)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestMPIOutputsOnRankZero: only rank 0 writes; all ranks return the same result.
+func TestMPIOutputsOnRankZero(t *testing.T) {
+	c := ranks(t)
+	out := fmt.Sprintf("%s/rank%d", t.TempDir(), c.Rank())
+	x := distDigits(false)
+	x.Comm = c
+	if err := x.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Prepare(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(x, d, out, "", Observer{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = os.Stat(out + "/summary.json")
+	if (c.Rank() == 0) != (err == nil) {
+		t.Fatalf("rank %d: summary.json exists: %v", c.Rank(), err == nil)
+	}
+}
+
+// TestMPIVariants: every member of the family trains on N ranks with --dist-eps local, and the
+// ranks end with the same weights.
+func TestMPIVariants(t *testing.T) {
+	c := ranks(t)
+	for _, m := range sam.Members() {
+		x := distDigits(false)
+		x.Steps = 5
+		x.SAM.Variant = m.Name
+		for _, p := range m.Params {
+			x.SAM = x.SAM.With(p.Name, p.Default)
+			if p.FollowsRho {
+				x.SAM = x.SAM.With(p.Name, x.SAM.Rho)
+			}
+		}
+		if m.Seeded {
+			x.SAM.Seed = x.Seed
+		}
+		x.DistEps, x.Comm = EpsLocal, c
+		res := runConfig(t, x)
+		sums := checksums(c, res.Weights)
+		if sums[0] != sums[len(sums)-1] || res.Summary.TrainLoss == nil {
+			t.Errorf("%s: checksums %x, train loss %v", m.Name, sums, res.Summary.TrainLoss)
+		}
+	}
+}
