@@ -366,8 +366,15 @@ func runTrain(cmd *cobra.Command, f *trainFlags, comm dist.Comm, stdout, stderr 
 	if out == "" {
 		out = defaultOut(c)
 	}
-	if err := checkOutDir(out); err != nil { // unwritable: one line now, not after training
-		return usage(err)
+	// Every rank has read its data: agree on that before anything is written (a rank that failed
+	// is waiting in runTrainDist's Agree), then rank 0 alone checks --out.
+	if err := dist.Agree(comm, nil, 2); err != nil {
+		return err
+	}
+	if comm.Rank() == 0 {
+		if err := checkOutDir(out); err != nil { // unwritable: one line now, not after training
+			return usage(err)
+		}
 	}
 	if f.save != "" {
 		if st, err := os.Stat(filepath.Dir(f.save)); err != nil || !st.IsDir() {
