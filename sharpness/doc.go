@@ -25,7 +25,7 @@
 // Forward and Backward with the direction as weights or as input. When the set is one batch it
 // reuses the forward and backward passes at w across products, and each dense or convolution
 // layer has a twin (the same layer of a second model instance) that keeps the state of R(x), so
-// the layer's own state of x is never recomputed: on the CNN one exact product costs about 0.6
+// the layer's own state of x is never recomputed: on the CNN one exact product costs 0.6–0.8
 // of a finite-difference one (BenchmarkHVPConvRatio; 1.3 before). A central finite
 // difference of gradients (FiniteDiff), with a step chosen relative to ‖w‖ and ‖v‖, remains as a
 // choice and as the fallback for layers the R-operator does not know; the tests bound the error

@@ -175,7 +175,8 @@ func buildGeneric(m *nn.Model) (*rseq, error) {
 }
 
 // mulGeneric is mulExact for any model: per batch, a forward and a backward pass at w, then
-// the R-forward and R-backward passes along v (nothing is cached between products).
+// the R-forward and R-backward passes along v. With one batch the passes at w are made once,
+// for the first product; with several, every product makes them again (nothing is cached).
 func (h *Hessian) mulGeneric(dst, v []float64) {
 	for i, x := range v {
 		h.v32[i] = float32(x)

@@ -135,15 +135,9 @@ func runConnect(cmd *cobra.Command, f *connectFlags, stdout, stderr io.Writer) e
 	if err != nil {
 		return usage(err)
 	}
-	b, err := loadCheckpoint("--model2", f.model2)
+	b, err := loadSecond(a, f.model2)
 	if err != nil {
 		return usage(err)
-	}
-	if b.model.Layout.String() != a.model.Layout.String() {
-		return usage(fmt.Errorf("--model2: %s has another architecture (%s) than --model (%s)", f.model2, b.model.Describe(), a.model.Describe()))
-	}
-	if b.label == a.label {
-		a.label, b.label = "A: "+a.label, "B: "+b.label
 	}
 	out, err := f.outDir()
 	if err != nil {
@@ -269,6 +263,21 @@ func runConnect(cmd *cobra.Command, f *connectFlags, stdout, stderr io.Writer) e
 		fmt.Fprintf(tw, "written\t%s\n", filepath.Join(out, name))
 	}
 	return tw.Flush()
+}
+
+// loadSecond loads --model2, which must have a's architecture; equal labels get "A: " and "B: ".
+func loadSecond(a *loaded, path string) (*loaded, error) {
+	b, err := loadCheckpoint("--model2", path)
+	if err != nil {
+		return nil, err
+	}
+	if b.model.Layout.String() != a.model.Layout.String() {
+		return nil, fmt.Errorf("--model2: %s has another architecture (%s) than --model (%s)", path, b.model.Describe(), a.model.Describe())
+	}
+	if b.label == a.label {
+		a.label, b.label = "A: "+a.label, "B: "+b.label
+	}
+	return b, nil
 }
 
 func pathReport(pts []sharpness.Point, classify bool) (PathReport, error) {

@@ -129,15 +129,9 @@ func runLandscape(cmd *cobra.Command, f *landscapeFlags, stdout, stderr io.Write
 	}
 	models := []*loaded{a}
 	if f.model2 != "" {
-		b, err := loadCheckpoint("--model2", f.model2)
+		b, err := loadSecond(a, f.model2)
 		if err != nil {
 			return usage(err)
-		}
-		if b.model.Layout.String() != a.model.Layout.String() {
-			return usage(fmt.Errorf("--model2: %s has another architecture (%s) than --model (%s)", f.model2, b.model.Describe(), a.model.Describe()))
-		}
-		if b.label == a.label {
-			a.label, b.label = "A: "+a.label, "B: "+b.label
 		}
 		models = append(models, b)
 	}

@@ -251,11 +251,11 @@ func runTrajectory(cmd *cobra.Command, f *trajectoryFlags, args []string, stdout
 		}
 		g.Z = append(g.Z, row)
 	}
-	hp := report.HeatPlot{Title: "Training paths on their PCA plane",
+	hp := report.HeatPlot{Title: "Training paths, PCA plane",
 		XLabel: fmt.Sprintf("1st PCA direction (%.1f%% of the variance)", 100*tr.Explained[0]),
 		YLabel: fmt.Sprintf("2nd PCA direction (%.1f%%)", 100*tr.Explained[1]),
 		ZLabel: "loss (" + f.split + ", " + strconv.Itoa(set.N()) + " examples)", Grid: g, LogZ: f.scale == "log",
-		Points: []report.Point{{Name: "final weights of " + runs[0].label, X: 0, Y: 0}}}
+		Points: []report.Point{{Name: "final " + runs[0].label, X: 0, Y: 0}}}
 	for _, r := range rep.Runs {
 		s := report.Series{Name: r.Label}
 		for _, p := range r.XY {
