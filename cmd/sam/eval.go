@@ -119,13 +119,6 @@ func runEval(f *evalFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usage(err)
 	}
-	out := f.out
-	if out == "" {
-		out = filepath.Dir(f.model)
-	}
-	if err := checkOutDir(out); err != nil {
-		return usage(err)
-	}
 	var warnings []string
 	warn := func(s string) { warnings = append(warnings, s); fmt.Fprintf(stderr, "sam: warning: %s\n", s) }
 	d, err := ck.Data(train.DataOptions{Data: f.data, DataDir: f.dataDir, Target: f.target}, warn)
@@ -138,6 +131,13 @@ func runEval(f *evalFlags, stdout, stderr io.Writer) error {
 	}
 	if set.N() == 0 {
 		return usage(fmt.Errorf("--split %s: the %s split of %s is empty for this run (try --split all)", f.split, f.split, d.Name))
+	}
+	out := f.out
+	if out == "" {
+		out = filepath.Dir(f.model)
+	}
+	if err := checkOutDir(out); err != nil {
+		return usage(err)
 	}
 	tensor.SetThreads(f.threads)
 	rep := evaluateSet(ck, set, f.batch)

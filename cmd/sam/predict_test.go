@@ -364,4 +364,12 @@ func TestEvalBadInput(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "eval.json")); err == nil {
 		t.Fatal("eval.json written by a failing eval")
 	}
+	// Bad data with a new --out: the folder is not even created.
+	fresh := filepath.Join(dir, "fresh")
+	if code, _, _ := runSam(t, "eval", "--model", model, "--data", "csv:"+other, "--out", fresh); code != 2 {
+		t.Fatalf("exit %d", code)
+	}
+	if _, err := os.Stat(fresh); err == nil {
+		t.Fatal("--out created for a failing eval")
+	}
 }

@@ -86,14 +86,9 @@ type loaded struct {
 }
 
 func loadCheckpoint(flag, path string) (*loaded, error) {
-	if st, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("%s: %s: no such file", flag, path)
-	} else if st.IsDir() {
-		return nil, fmt.Errorf("%s: %s is a directory (want a .safetensors file)", flag, path)
-	}
-	ck, err := train.Load(path)
+	ck, err := openModel(flag, path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", flag, err)
+		return nil, err
 	}
 	return &loaded{path: path, label: modelLabel(path), model: ck.Model, w: ck.Weights, cfg: ck.Config, pre: ck.Pre}, nil
 }
