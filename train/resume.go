@@ -30,6 +30,10 @@ const CheckpointFile = "checkpoint.safetensors"
 // RunWith ends before training does; the training state is then in the checkpoint.
 var ErrStopped = errors.New("training stopped")
 
+// ErrResume is returned (wrapped) when RunOptions.Resume does not fit the run: other settings,
+// other data, or a checkpoint that does not match its own model.
+var ErrResume = errors.New("cannot resume")
+
 // RunOptions say where Run writes and how it checkpoints. The zero value (plus Out) is Run.
 type RunOptions struct {
 	Out, Save string // as in Run
@@ -124,7 +128,7 @@ func newCheckpointer(o RunOptions, c *Config, d *Data, pre *Preprocess, l loop) 
 	}
 	if s := o.Resume; s != nil {
 		if err := k.restore(s); err != nil {
-			return nil, fmt.Errorf("resume %s: %w", s.Path, err)
+			return nil, fmt.Errorf("%w %s: %w", ErrResume, s.Path, err)
 		}
 		k.first, k.saved = s.Step, s.Step
 	}

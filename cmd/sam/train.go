@@ -53,6 +53,7 @@ type trainFlags struct {
 	trackSharpness                            int
 	img                                       imageFlags
 	snapshotEvery                             int
+	ck                                        resumeFlags // --checkpoint-every, --resume (resume.go)
 }
 
 func newTrainCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -82,6 +83,7 @@ or JPEG images per class, or PATH/train and PATH/test).`,
 		},
 	}
 	f.register(cmd.Flags())
+	f.ck.register(cmd.Flags())
 	return cmd
 }
 
@@ -339,11 +341,10 @@ func defaultOut(c *train.Config) string {
 }
 
 func runTrain(cmd *cobra.Command, f *trainFlags, stdout, stderr io.Writer) error {
-	c, err := f.config(cmd)
+	c, st, args, err := f.runConfig(cmd) // resume.go
 	if err != nil {
 		return usage(err)
 	}
-	c.SAM = fillFollowers(c.SAM)
 	tensor.SetThreads(f.threads) // image folders decode on the worker threads
 	d, err := train.Prepare(c)
 	if err != nil {
@@ -353,10 +354,15 @@ func runTrain(cmd *cobra.Command, f *trainFlags, stdout, stderr io.Writer) error
 		return usage(err)
 	}
 	out := f.out
-	if out == "" {
+	if out == "" && st != nil {
+		out = resumeOut(st)
+	} else if out == "" {
 		out = defaultOut(c)
 	}
 	if err := checkOutDir(out); err != nil { // unwritable: one line now, not after training
+		return usage(err)
+	}
+	if err := checkNoCheckpoint(out, st); err != nil {
 		return usage(err)
 	}
 	if f.save != "" {
@@ -365,7 +371,7 @@ func runTrain(cmd *cobra.Command, f *trainFlags, stdout, stderr io.Writer) error
 		}
 	}
 	obs := progress(f.quiet, stderr)
-	res, err := train.Run(c, d, out, f.save, obs)
+	res, err := train.RunWith(cmd.Context(), c, d, f.runOptions(out, obs, st, args, stderr))
 	if res != nil {
 		s := res.Summary
 		fmt.Fprintf(stdout, "%s: %d steps (%.2f epochs) in %.1fs\n", s.Model, s.Steps, s.Epochs, s.WallSeconds)
@@ -389,7 +395,10 @@ func runTrain(cmd *cobra.Command, f *trainFlags, stdout, stderr io.Writer) error
 		}
 		fmt.Fprintf(stdout, "  outputs in %s\n", out)
 	}
-	return err
+	if errors.Is(err, train.ErrResume) {
+		return usage(err)
+	}
+	return stopped(err, out)
 }
 
 // progress shows a progress bar on a terminal and plain log lines otherwise.
