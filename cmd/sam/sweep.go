@@ -26,6 +26,7 @@ type sweepFlags struct {
 	out, shard          string
 	shards              int
 	quietMerge, quietSw bool
+	checkpointEvery     int
 }
 
 func newSweepCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -87,6 +88,7 @@ Every flag of 'sam train' applies to each trial.`,
 	fl.StringVar(&f.shard, "shard", "", "run only shard i of n, as i/n (default: SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, JOB_COMPLETION_INDEX with --shards, or the whole grid)")
 	fl.IntVar(&f.shards, "shards", 0, "number of shards, with JOB_COMPLETION_INDEX (Kubernetes Indexed Job)")
 	fl.BoolVar(&f.quietSw, "quiet", false, "no progress output")
+	fl.IntVar(&f.checkpointEvery, "checkpoint-every", 0, "every this many steps, write each running trial's training state to D/trials/ID.checkpoint.safetensors (also on SIGTERM and SIGINT); a rerun resumes it (0 = only on a signal)")
 
 	merge := &cobra.Command{
 		Use:   "merge D",
@@ -185,13 +187,21 @@ func runSweep(cmd *cobra.Command, f *sweepFlags, stdout, stderr io.Writer) error
 	if err != nil {
 		return usage(err)
 	}
-	o := sweep.Options{Out: f.out, Workers: f.workers, Threads: f.threads, Shard: i, Shards: n}
+	if f.checkpointEvery < 0 {
+		return usage(fmt.Errorf("--checkpoint-every: must be ≥ 0, got %d", f.checkpointEvery))
+	}
+	o := sweep.Options{Out: f.out, Workers: f.workers, Threads: f.threads, Shard: i, Shards: n, CheckpointEvery: f.checkpointEvery}
 	if !f.quietSw {
 		o.Log = stderr
 	}
 	r, err := sweep.Run(cmd.Context(), s, o)
 	if errors.Is(err, context.Canceled) {
-		return fmt.Errorf("interrupted: the finished trials are kept in %s; rerun the same command to resume", filepath.Join(f.out, sweep.TrialsDir))
+		e := fmt.Errorf("interrupted: the finished trials are kept in %s, the running ones checkpointed there; rerun the same command to resume", filepath.Join(f.out, sweep.TrialsDir))
+		var sc signalCause
+		if errors.As(context.Cause(cmd.Context()), &sc) {
+			return exitError{e, sc.exitCode()}
+		}
+		return e
 	}
 	if err != nil {
 		if isBadData(err) {
