@@ -235,6 +235,11 @@ func (k *checkpointer) restore(s *TrainState) error {
 			return fmt.Errorf("random stream %s: %w", name, err)
 		}
 	}
+	for name, v := range s.Opt.Vectors {
+		if len(v) != len(l.w) {
+			return fmt.Errorf("optimizer state %s has %d values, the model %d", name, len(v), len(l.w))
+		}
+	}
 	if err := l.opt.LoadState(&s.Opt, ""); err != nil {
 		return err
 	}

@@ -184,3 +184,40 @@ func TestResumeRefusesOtherRuns(t *testing.T) {
 		t.Fatal(d)
 	}
 }
+
+// FuzzTrainState: no checkpoint bytes make decoding, or resuming from what decodes, panic.
+func FuzzTrainState(f *testing.F) {
+	c := &Config{Data: "iris", Task: "classification", Init: "default",
+		Model:     nn.Spec{Model: "mlp", Hidden: []int{3}, Activation: "relu", Loss: "ce", Dropout: 0.1},
+		Optimizer: optim.Config{Name: "sgd", Momentum: 0.9}, SAM: sam.Config{Rho: 0.05, P: 2},
+		LR: 0.1, Schedule: optim.Schedule{Kind: "constant"}, BatchSize: 50, Epochs: 2, Seed: 1,
+		ValFraction: 0.1, TestFraction: 0.2, Standardize: true}
+	out := f.TempDir()
+	d, err := Prepare(c)
+	if err != nil {
+		f.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	o := RunOptions{Out: out, Observer: Observer{Step: func(int, float64) { cancel() }}}
+	if _, err := RunWith(ctx, c, d, o); !errors.Is(err, ErrStopped) {
+		f.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(out, CheckpointFile))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	done, stop := context.WithCancel(context.Background())
+	stop()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := DecodeTrainState(b)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error of more than one line: %q", err)
+			}
+			return
+		}
+		cc := *c
+		RunWith(done, &cc, d, RunOptions{Resume: s}) // an error or a stop, never a panic
+	})
+}
