@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"io"
 	"math"
 	"os"
@@ -21,7 +22,7 @@ import (
 )
 
 // TestResumeHelper is not a test: run by the resume tests in a child process, it runs the sam
-// command line SAM_RESUME_ARGS (JSON) with main's signal handling, and after step
+// command line SAM_RESUME_ARGS (JSON; or the arguments after --) with main's signal handling, and after step
 // SAM_RESUME_PAUSE prints "paused" and waits for a signal (SIGKILL ends it there; SIGTERM and
 // SIGINT let it finish the step and write its checkpoint).
 func TestResumeHelper(t *testing.T) {
@@ -30,6 +31,9 @@ func TestResumeHelper(t *testing.T) {
 	}
 	var args []string
 	json.Unmarshal([]byte(os.Getenv("SAM_RESUME_ARGS")), &args)
+	if args == nil {
+		args = flag.Args()
+	}
 	pause, _ := strconv.Atoi(os.Getenv("SAM_RESUME_PAUSE"))
 	ctx, stop := signalContext()
 	testStepHook = func(step int) {
@@ -275,4 +279,65 @@ func TestCheckpointFullDisk(t *testing.T) {
 		t.Fatal(e)
 	}
 	sameOutputs(t, ref, moved)
+}
+
+// TestSlurmTrainRecipe: deploy/slurm/train.sbatch, signalled as Slurm does (SIGTERM to the job's
+// processes), requeues the job after sam wrote its checkpoint; the requeued script resumes,
+// and the run ends as an uninterrupted one.
+func TestSlurmTrainRecipe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: starts bash and sam")
+	}
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	dir := t.TempDir()
+	wrapper := write(t, dir, "sam", "#!/bin/sh\nexec \"$SAM_TEST_BIN\" -test.run='^TestResumeHelper$' -- \"$@\"\n")
+	os.Chmod(wrapper, 0o755)
+	scontrol := write(t, dir, "scontrol", "#!/bin/sh\necho \"$@\" >> \"$SCONTROL_LOG\"\n")
+	os.Chmod(scontrol, 0o755)
+	args := "--data iris --model mlp --hidden 8 --epochs 20 --batch-size 16 --quiet"
+	ref := filepath.Join(dir, "ref")
+	if code, _, e := runSam(t, append(strings.Fields("train "+args), "--out", ref)...); code != 0 {
+		t.Fatal(e)
+	}
+	out, logf := filepath.Join(dir, "run"), filepath.Join(dir, "scontrol.log")
+	job := func(pause int) *exec.Cmd {
+		cmd := exec.Command(bash, "../../deploy/slurm/train.sbatch")
+		cmd.Env = append(os.Environ(), "SAM_RESUME_HELPER=1", "SAM_TEST_BIN="+os.Args[0], "SAM="+wrapper,
+			"SRUN=", "SCONTROL="+scontrol, "SCONTROL_LOG="+logf, "SLURM_JOB_ID=42", "OUT="+out,
+			"TRAIN_ARGS="+args, "EVERY=50", "SAM_RESUME_PAUSE="+strconv.Itoa(pause))
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		return cmd
+	}
+	cmd := job(70)
+	stdout, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	if line != "paused\n" {
+		cmd.Wait()
+		t.Fatalf("the job said %q, stderr %s", line, stderr.String())
+	}
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) // the whole job: the script and sam
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 143 {
+		t.Fatalf("job exit %d, stderr %s", code, stderr.String())
+	}
+	if b, _ := os.ReadFile(logf); string(b) != "requeue 42\n" {
+		t.Fatalf("scontrol got %q", b)
+	}
+	if st, err := train.LoadTrainState(out); err != nil || st.Step != 70 {
+		t.Fatalf("checkpoint %v %v", st, err)
+	}
+	again := job(0)
+	if o, err := again.CombinedOutput(); err != nil {
+		t.Fatalf("requeued job: %v %s", err, o)
+	}
+	sameOutputs(t, ref, out)
+	t.Logf("SIGTERM at step 70: exit 143, scontrol requeue 42; the requeued job resumed and matched the uninterrupted run")
 }
