@@ -42,8 +42,9 @@ every seed, and evaluate them once on the test split.
 
 --out D receives sweep.json (the grid), trials/<id>.json (one per finished trial, written
 atomically), results.csv, results.json, report.md and rho.png. Rerunning the same command skips
-finished trials, so a killed sweep loses only the trials in flight; a different grid in the
-same folder is refused.
+finished trials and resumes the trials in flight from their checkpoints (trials/ID.checkpoint.
+safetensors, written every --checkpoint-every steps and on SIGTERM/SIGINT); a different grid in
+the same folder is refused.
 
 Sharding: --shard i/n runs every n-th trial from i; inside a Slurm job array the shard comes
 from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT, inside a Kubernetes Indexed Job from
