@@ -396,12 +396,25 @@ func diffValue(path string, a, b reflect.Value) string {
 				return d
 			}
 		}
-		return ""
+		if _, ok := a.Interface().(json.Marshaler); !ok {
+			return ""
+		} // else its own JSON may hold more (sam.Config's member settings): compare it whole
 	}
-	ja, _ := json.Marshal(a.Interface())
-	jb, _ := json.Marshal(b.Interface())
-	if string(ja) != string(jb) {
+	ja, jb := leaf(a), leaf(b)
+	if ja != jb {
+		if path == "" {
+			path = "the config"
+		}
 		return fmt.Sprintf("%s is %s here, %s in the checkpoint", path, ja, jb)
 	}
 	return ""
+}
+
+// leaf is v as JSON, or as Go prints it where JSON cannot hold it (an infinite p).
+func leaf(v reflect.Value) string {
+	b, err := json.Marshal(v.Interface())
+	if err != nil {
+		return fmt.Sprint(v.Interface())
+	}
+	return string(b)
 }

@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -176,6 +177,14 @@ func TestResumeRefusesOtherRuns(t *testing.T) {
 	}
 	if _, err := LoadTrainState(t.TempDir()); err == nil || !strings.Contains(err.Error(), "no checkpoint") {
 		t.Fatalf("missing: %v", err)
+	}
+	look := &Config{SAM: sam.Config{Variant: "looksam", Params: map[string]float64{"looksam-k": 3}}}
+	look5 := &Config{SAM: sam.Config{Variant: "looksam", Params: map[string]float64{"looksam-k": 5}}}
+	if d := ConfigDiff(look, look5); !strings.Contains(d, `"looksam_k":3`) || !strings.HasPrefix(d, "sam is ") {
+		t.Fatalf("member setting: %q", d)
+	}
+	if d := ConfigDiff(&Config{SAM: sam.Config{P: math.Inf(1)}}, &Config{SAM: sam.Config{P: 2}}); d != "sam.p is +Inf here, 2 in the checkpoint" {
+		t.Fatalf("p: %q", d)
 	}
 	if d := ConfigDiff(c, c); d != "" {
 		t.Fatalf("a config differs from itself: %s", d)
