@@ -341,3 +341,17 @@ func TestSlurmTrainRecipe(t *testing.T) {
 	sameOutputs(t, ref, out)
 	t.Logf("SIGTERM at step 70: exit 143, scontrol requeue 42; the requeued job resumed and matched the uninterrupted run")
 }
+
+// TestSweepSignalExit: a sweep stopped by SIGTERM exits with status 143 and one line.
+func TestSweepSignalExit(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(signalCause{syscall.SIGTERM})
+	var o, e bytes.Buffer
+	out := filepath.Join(t.TempDir(), "sweep")
+	code := run(ctx, []string{"sweep", "--data", "iris", "--rho", "0,0.05", "--epochs", "1", "--quiet", "--checkpoint-every", "3", "--out", out}, &o, &e)
+	checkOneLine(t, code, 143, e.String(), "interrupted", "rerun the same command to resume")
+	code = run(context.Background(), []string{"sweep", "--data", "iris", "--checkpoint-every", "-2", "--out", out}, &o, &e)
+	if code != 2 {
+		t.Fatalf("--checkpoint-every -2: exit %d", code)
+	}
+}
