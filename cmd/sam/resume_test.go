@@ -17,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/samgo/sam/train"
 )
@@ -354,4 +355,72 @@ func TestSweepSignalExit(t *testing.T) {
 	if code != 2 {
 		t.Fatalf("--checkpoint-every -2: exit %d", code)
 	}
+}
+
+// TestResumeRandomKills: SIGKILL at arbitrary moments (after a few milliseconds each time, so
+// also in the middle of checkpoint writes: --checkpoint-every 1), each time continued as a job
+// script would (--resume when a checkpoint is there, else from the start), ends as the
+// uninterrupted run. The kill points are not timing assertions: any point must do.
+func TestResumeRandomKills(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: starts sam several times")
+	}
+	base := []string{"train", "--data", "iris", "--model", "mlp", "--hidden", "32", "--dropout", "0.1", "--epochs", "60", "--batch-size", "8", "--quiet"}
+	ref := filepath.Join(t.TempDir(), "ref")
+	if code, _, e := runSam(t, append(base, "--out", ref)...); code != 0 {
+		t.Fatal(e)
+	}
+	out := filepath.Join(t.TempDir(), "run")
+	ck := filepath.Join(out, train.CheckpointFile)
+	killed, midWrite := 0, 0
+	var steps []int // the checkpoint's step after each kill
+	for _, ms := range []int{30, 60, 10, 90, 45, 120} {
+		args := append(base, "--out", out, "--checkpoint-every", "1")
+		if _, err := os.Stat(ck); err == nil {
+			args = append(args, "--resume", out)
+		}
+		js, _ := json.Marshal(args)
+		cmd := exec.Command(os.Args[0], "-test.run=^TestResumeHelper$")
+		cmd.Env = append(os.Environ(), "SAM_RESUME_HELPER=1", "SAM_RESUME_ARGS="+string(js))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(ms) * time.Millisecond) // a point in the run
+		tmps, _ := filepath.Glob(filepath.Join(out, ".*.tmp-*"))
+		cmd.Process.Signal(syscall.SIGKILL)
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL {
+			killed++
+			if len(tmps) > 0 {
+				midWrite++
+			}
+			if st, err := train.LoadTrainState(out); err == nil {
+				steps = append(steps, st.Step)
+			} else {
+				steps = append(steps, -1) // killed before its first checkpoint
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("sam %v: %v %s", args, err, stderr.String())
+		}
+		break // it finished before the kill
+	}
+	if _, err := os.Stat(ck); err == nil {
+		if code, _, e := runSam(t, append(base, "--out", out, "--resume", out)...); code != 0 {
+			t.Fatal(e)
+		}
+	} else if _, err := os.Stat(filepath.Join(out, "model.safetensors")); err != nil {
+		if code, _, e := runSam(t, append(base, "--out", out)...); code != 0 {
+			t.Fatal(e)
+		}
+	}
+	sameOutputs(t, ref, out)
+	if tmps, _ := filepath.Glob(filepath.Join(out, ".*.tmp-*")); len(tmps) > 1 {
+		t.Fatalf("temporary files pile up: %v", tmps)
+	}
+	t.Logf("%d SIGKILLs landed (%d with a checkpoint write in flight just before), checkpoints then at steps %v of 840; resumed each time: identical to the uninterrupted run", killed, midWrite, steps)
 }
