@@ -88,9 +88,9 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 	return RunWith(context.Background(), c, d, RunOptions{Out: out, Save: save, Observer: obs})
 }
 
-// RunWith is Run with checkpoints (see RunOptions): when ctx ends it writes the checkpoint
-// after the step in progress and returns an error wrapping ErrStopped and ctx's cause.
-func RunWith(ctx context.Context, c *Config, d *Data, o RunOptions) (*Result, error) {
+// RunWith is Run with checkpoints (see RunOptions): when rctx ends it writes the checkpoint
+// after the step in progress and returns an error wrapping ErrStopped and rctx's cause.
+func RunWith(rctx context.Context, c *Config, d *Data, o RunOptions) (*Result, error) {
 	out, save, obs := o.Out, o.Save, o.Observer
 	m, err := nn.Build(c.Model)
 	if err != nil {
@@ -166,24 +166,24 @@ func RunWith(ctx context.Context, c *Config, d *Data, o RunOptions) (*Result, er
 	}
 	shufflePCG, dropoutPCG := rand.NewPCG(c.Seed, 0x5f1e), rand.NewPCG(c.Seed, 0xd0)
 	shuffle := rand.New(shufflePCG)
-	nctx := &nn.Ctx{Train: true, Rng: rand.New(dropoutPCG)}
+	ctx := &nn.Ctx{Train: true, Rng: rand.New(dropoutPCG)}
 	var epochCorrect int
 	lossFn := func(w, g []float32, lo, hi int, second bool) float64 {
-		nctx.Second = second
+		ctx.Second = second
 		t := nn.Target{}
 		if classify {
 			t.Labels = blab[lo:hi]
 		} else {
 			t.Y = by[lo*k : hi*k]
 		}
-		l, correct := m.Grad(nctx, w, g, bx[lo*dim:hi*dim], hi-lo, t)
+		l, correct := m.Grad(ctx, w, g, bx[lo*dim:hi*dim], hi-lo, t)
 		if !second {
 			epochCorrect += correct
 		}
 		return l
 	}
 
-	ex := &nn.Examples{Model: m, Ctx: nctx} // the per-example view ESAM's data selection uses
+	ex := &nn.Examples{Model: m, Ctx: ctx} // the per-example view ESAM's data selection uses
 
 	pre := NewPreprocess(c, d) // saved with every checkpoint
 	start := time.Now()
@@ -208,7 +208,7 @@ func RunWith(ctx context.Context, c *Config, d *Data, o RunOptions) (*Result, er
 	}
 	var stepErr error
 	for step < total {
-		if err := ck.boundary(ctx, step); err != nil {
+		if err := ck.boundary(rctx, step); err != nil {
 			return nil, err
 		}
 		pos := step % perEpoch
