@@ -41,6 +41,10 @@ func TestResumeHelper(t *testing.T) {
 		if step == pause {
 			os.Stdout.WriteString("paused\n")
 			<-ctx.Done()
+			if os.Getenv("SAM_RESUME_HANG") != "" { // a step that takes forever after the signal
+				os.Stdout.WriteString("stopping\n")
+				select {}
+			}
 		}
 	}
 	code := run(ctx, args, io.Discard, os.Stderr)
@@ -423,4 +427,38 @@ func TestResumeRandomKills(t *testing.T) {
 		t.Fatalf("temporary files pile up: %v", tmps)
 	}
 	t.Logf("%d SIGKILLs landed (%d with a checkpoint write in flight just before), checkpoints then at steps %v of 840; resumed each time: identical to the uninterrupted run", killed, midWrite, steps)
+}
+
+// TestSecondSignal: a second SIGTERM while the first one's step is still running ends sam at
+// once, by the signal, and the previous checkpoint stays whole.
+func TestSecondSignal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: starts sam")
+	}
+	out := filepath.Join(t.TempDir(), "run")
+	args := []string{"train", "--data", "iris", "--model", "mlp", "--hidden", "8", "--epochs", "5", "--checkpoint-every", "4", "--quiet", "--out", out}
+	js, _ := json.Marshal(args)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestResumeHelper$")
+	cmd.Env = append(os.Environ(), "SAM_RESUME_HELPER=1", "SAM_RESUME_ARGS="+string(js), "SAM_RESUME_PAUSE=6", "SAM_RESUME_HANG=1")
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(stdout)
+	if l, _ := r.ReadString('\n'); l != "paused\n" {
+		t.Fatalf("helper said %q", l)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if l, _ := r.ReadString('\n'); l != "stopping\n" {
+		t.Fatalf("helper said %q", l)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGTERM {
+		t.Fatalf("sam ended with %v, want death by the second SIGTERM", err)
+	}
+	if st, err := train.LoadTrainState(out); err != nil || st.Step != 4 {
+		t.Fatalf("checkpoint %v %v, want the one of step 4", st, err)
+	}
 }
