@@ -30,6 +30,9 @@ type Options struct {
 	Log           io.Writer // one line per finished trial; nil = silent
 	// TrainFunc replaces train.Run (tests count calls with it); nil = train.Run.
 	TrainFunc func(c *train.Config, d *train.Data, obs train.Observer) (*train.Result, error)
+	// CheckpointEvery writes a trial's training state to D/trials/CheckpointName(id) every this
+	// many steps (0: only when ctx ends); a rerun resumes it. Not with TrainFunc.
+	CheckpointEvery int
 }
 
 // Record is the content of trials/<id>.json.
@@ -243,12 +246,6 @@ func runTrials(ctx context.Context, s *Spec, p *pool, ts []Trial, o Options) err
 	}
 	old := tensor.SetThreads(threads)
 	defer tensor.SetThreads(old)
-	trainFn := o.TrainFunc
-	if trainFn == nil {
-		trainFn = func(c *train.Config, d *train.Data, obs train.Observer) (*train.Result, error) {
-			return train.Run(c, d, "", "", obs)
-		}
-	}
 
 	jobs := make(chan Trial)
 	var mu sync.Mutex
@@ -260,7 +257,7 @@ func runTrials(ctx context.Context, s *Spec, p *pool, ts []Trial, o Options) err
 		go func() {
 			defer wg.Done()
 			for t := range jobs {
-				rec, err := runOne(ctx, s, p, t, trainFn)
+				rec, err := runOne(ctx, s, p, t, o)
 				if err == nil {
 					err = writeRecord(o.Out, rec)
 				}
@@ -301,8 +298,8 @@ feed:
 	return ctx.Err()
 }
 
-// runOne trains trial t; a cancelled ctx abandons it.
-func runOne(ctx context.Context, s *Spec, p *pool, t Trial, trainFn func(*train.Config, *train.Data, train.Observer) (*train.Result, error)) (rec *Record, err error) {
+// runOne trains trial t; a cancelled ctx abandons it (checkpointed, without o.TrainFunc).
+func runOne(ctx context.Context, s *Spec, p *pool, t Trial, o Options) (rec *Record, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -328,7 +325,13 @@ func runOne(ctx context.Context, s *Spec, p *pool, t Trial, trainFn func(*train.
 			rec, err = nil, ctx.Err()
 		}
 	}()
-	res, err := trainFn(c, d, obs)
+	var res *train.Result
+	if o.TrainFunc != nil {
+		res, err = o.TrainFunc(c, d, obs)
+	} else { // checkpointed: a cancelled ctx stops the trial at its next step (resume.go)
+		obs.Step = nil
+		res, err = runCheckpointed(ctx, o, t, c, d, obs)
+	}
 	if res == nil {
 		return nil, fmt.Errorf("trial %s (ρ %g, lr %g, l2 %g, seed %d): %w", t.ID, t.Rho, t.LR, t.L2, t.Seed, err)
 	}

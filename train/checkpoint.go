@@ -22,28 +22,37 @@ const (
 // true shape), with the model spec, the run config and the preprocessing (when not nil) in the
 // header metadata.
 func SaveModel(path string, m *nn.Model, w []float32, c *Config, pre *Preprocess) error {
-	spec, err := json.Marshal(m.Spec)
+	ts, meta, err := modelFile(m, w, c, pre)
 	if err != nil {
 		return err
+	}
+	return safetensors.WriteFile(path, ts, meta)
+}
+
+// modelFile is the content of SaveModel's file: the tensors and the header metadata.
+func modelFile(m *nn.Model, w []float32, c *Config, pre *Preprocess) ([]safetensors.Tensor, map[string]string, error) {
+	spec, err := json.Marshal(m.Spec)
+	if err != nil {
+		return nil, nil, err
 	}
 	meta := map[string]string{metaFormat: "sam/v1", metaSpec: string(spec)}
 	if c != nil {
 		cfg, err := json.Marshal(c)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		meta[metaConfig] = string(cfg)
 		if len(c.ClassNames) > 0 {
 			names, err := json.Marshal(c.ClassNames)
 			if err != nil {
-				return err
+				return nil, nil, err
 			}
 			meta[MetaClasses] = string(names)
 		}
 	}
 	if pre != nil {
 		if meta[metaPreprocess], err = marshalPreprocess(pre); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
 	ts := make([]safetensors.Tensor, 0, len(m.Layout.Spans))
@@ -53,7 +62,7 @@ func SaveModel(path string, m *nn.Model, w []float32, c *Config, pre *Preprocess
 	for _, b := range m.Buffers() {
 		ts = append(ts, safetensors.Tensor{Name: b.Name, Shape: b.Shape, Data: b.Data})
 	}
-	return safetensors.WriteFile(path, ts, meta)
+	return ts, meta, nil
 }
 
 // Checkpoint is a model read back from a file written by SaveModel.
@@ -120,6 +129,11 @@ func DecodeCheckpoint(b []byte) (*Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
+	return decodeModel(ts, meta)
+}
+
+// decodeModel builds the checkpoint of a model file's tensors and metadata.
+func decodeModel(ts []safetensors.Tensor, meta map[string]string) (*Checkpoint, error) {
 	if meta[metaSpec] == "" {
 		return nil, fmt.Errorf("no model spec in the safetensors metadata (not written by sam?)")
 	}

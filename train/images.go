@@ -84,6 +84,7 @@ type Augmenter struct {
 	a       Augment
 	c, h, w int
 	rng     *rand.Rand
+	pcg     *rand.PCG // rng's source, saved in checkpoints
 	draws   []augDraw
 	src     []float32
 }
@@ -104,7 +105,8 @@ func NewAugmenter(a Augment, shape []int, seed uint64) (*Augmenter, error) {
 	if len(shape) != 3 {
 		return nil, fmt.Errorf("--augment: needs image data [C,H,W], got examples of shape %v", shape)
 	}
-	g := &Augmenter{a: a, c: shape[0], h: shape[1], w: shape[2], rng: rand.New(rand.NewPCG(seed, 0xa06))}
+	src := rand.NewPCG(seed, 0xa06)
+	g := &Augmenter{a: a, c: shape[0], h: shape[1], w: shape[2], rng: rand.New(src), pcg: src}
 	if a.Crop && (a.Pad >= g.h || a.Pad >= g.w) {
 		return nil, fmt.Errorf("--crop-pad: %d is not smaller than the %d×%d images", a.Pad, g.h, g.w)
 	}

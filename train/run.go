@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,6 +86,13 @@ var ErrDiverged = errors.New("training diverged")
 // non-empty, is a second path for the weights. Every file is written atomically. When the loss
 // diverges Run saves the last good weights and the summary, and returns an error wrapping ErrDiverged.
 func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
+	return RunWith(context.Background(), c, d, RunOptions{Out: out, Save: save, Observer: obs})
+}
+
+// RunWith is Run with checkpoints (see RunOptions): when rctx ends it writes the checkpoint
+// after the step in progress and returns an error wrapping ErrStopped and rctx's cause.
+func RunWith(rctx context.Context, c *Config, d *Data, o RunOptions) (*Result, error) {
+	out, save, obs := o.Out, o.Save, o.Observer
 	m, err := nn.Build(c.Model)
 	if err != nil {
 		return nil, err
@@ -167,8 +175,9 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 	for i := range perm {
 		perm[i] = i
 	}
-	shuffle := rand.New(rand.NewPCG(c.Seed, 0x5f1e))
-	ctx := &nn.Ctx{Train: true, Rng: rand.New(rand.NewPCG(c.Seed, dp.rngSeed()))}
+	shufflePCG, dropoutPCG := rand.NewPCG(c.Seed, 0x5f1e), rand.NewPCG(c.Seed, dp.rngSeed())
+	shuffle := rand.New(shufflePCG)
+	ctx := &nn.Ctx{Train: true, Rng: rand.New(dropoutPCG)}
 	var epochCorrect int
 	lossFn := func(w, g []float32, lo, hi int, second bool) float64 {
 		ctx.Second = second
@@ -196,11 +205,24 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 	sum := Summary{Config: c, Model: m.Describe(), Parameters: m.Layout.Size(), TrainN: n,
 		ValN: d.Val.N(), TestN: d.Test.N(), NoisyLabels: d.NoisyLabels, Skipped: d.SkippedImages}
 	step := 0
+	rngs := map[string]*rand.PCG{"shuffle": shufflePCG, "dropout": dropoutPCG}
+	if aug != nil {
+		rngs["augment"] = aug.pcg
+	}
+	ck, err := newCheckpointer(o, c, d, pre, loop{step: &step, m: m, w: w, opt: opt, perm: perm, rng: rngs,
+		epochLoss: &epochLoss, epochN: &epochN, epochCorrect: &epochCorrect, metrics: &metrics, start: &start,
+		total: total, perEpoch: perEpoch})
+	if err != nil {
+		return nil, err
+	}
 	if err := snapshot(c, pre, out, m, w, step, total); err != nil {
 		return nil, err
 	}
 	var stepErr error
 	for step < total {
+		if err := ck.boundary(rctx, step); err != nil {
+			return nil, err
+		}
 		pos := step % perEpoch
 		if pos == 0 && bs < n {
 			shuffle.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
@@ -299,6 +321,9 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 		if err := SaveModel(save, m, w, c, pre); err != nil {
 			return nil, fmt.Errorf("--save: %w", err)
 		}
+	}
+	if err := ck.finish(); err != nil {
+		return nil, err
 	}
 	return res, stepErr
 }

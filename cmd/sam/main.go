@@ -11,14 +11,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
 
 	"github.com/spf13/cobra"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signalContext() // SIGINT and SIGTERM: see signals.go
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	closeWorld()
@@ -39,7 +38,8 @@ func usage(err error) error {
 }
 
 // run executes the command line and returns the process exit status: 0 on success, 2 for bad
-// input (with a one-line message), 1 when a run fails (for example a diverging loss).
+// input (with a one-line message), 1 when a run fails (for example a diverging loss), 128 + the
+// signal's number when SIGINT or SIGTERM stopped training (130, 143) after writing its checkpoint.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := &cobra.Command{
 		Use:   "sam",
@@ -73,6 +73,10 @@ gradient taken there, which steers training toward flat minima that generalise b
 	}
 	msg := strings.ReplaceAll(err.Error(), "\n", " ")
 	fmt.Fprintf(stderr, "sam: %s\n", msg)
+	var ec interface{ ExitCode() int }
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
 	var ue usageError
 	if errors.As(err, &ue) || isCobraUsage(err) {
 		return 2

@@ -26,6 +26,7 @@ type sweepFlags struct {
 	out, shard          string
 	shards              int
 	quietMerge, quietSw bool
+	checkpointEvery     int
 }
 
 func newSweepCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -41,8 +42,9 @@ every seed, and evaluate them once on the test split.
 
 --out D receives sweep.json (the grid), trials/<id>.json (one per finished trial, written
 atomically), results.csv, results.json, report.md and rho.png. Rerunning the same command skips
-finished trials, so a killed sweep loses only the trials in flight; a different grid in the
-same folder is refused.
+finished trials and resumes the trials in flight from their checkpoints (trials/ID.checkpoint.
+safetensors, written every --checkpoint-every steps and on SIGTERM/SIGINT); a different grid in
+the same folder is refused.
 
 Sharding: --shard i/n runs every n-th trial from i; inside a Slurm job array the shard comes
 from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT, inside a Kubernetes Indexed Job from
@@ -87,6 +89,7 @@ Every flag of 'sam train' applies to each trial.`,
 	fl.StringVar(&f.shard, "shard", "", "run only shard i of n, as i/n (default: SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, JOB_COMPLETION_INDEX with --shards, or the whole grid)")
 	fl.IntVar(&f.shards, "shards", 0, "number of shards, with JOB_COMPLETION_INDEX (Kubernetes Indexed Job)")
 	fl.BoolVar(&f.quietSw, "quiet", false, "no progress output")
+	fl.IntVar(&f.checkpointEvery, "checkpoint-every", 0, "every this many steps, write each running trial's training state to D/trials/ID.checkpoint.safetensors (also on SIGTERM and SIGINT); a rerun resumes it (0 = only on a signal)")
 
 	merge := &cobra.Command{
 		Use:   "merge D",
@@ -185,13 +188,21 @@ func runSweep(cmd *cobra.Command, f *sweepFlags, stdout, stderr io.Writer) error
 	if err != nil {
 		return usage(err)
 	}
-	o := sweep.Options{Out: f.out, Workers: f.workers, Threads: f.threads, Shard: i, Shards: n}
+	if f.checkpointEvery < 0 {
+		return usage(fmt.Errorf("--checkpoint-every: must be ≥ 0, got %d", f.checkpointEvery))
+	}
+	o := sweep.Options{Out: f.out, Workers: f.workers, Threads: f.threads, Shard: i, Shards: n, CheckpointEvery: f.checkpointEvery}
 	if !f.quietSw {
 		o.Log = stderr
 	}
 	r, err := sweep.Run(cmd.Context(), s, o)
 	if errors.Is(err, context.Canceled) {
-		return fmt.Errorf("interrupted: the finished trials are kept in %s; rerun the same command to resume", filepath.Join(f.out, sweep.TrialsDir))
+		e := fmt.Errorf("interrupted: the finished trials are kept in %s, the running ones checkpointed there; rerun the same command to resume", filepath.Join(f.out, sweep.TrialsDir))
+		var sc signalCause
+		if errors.As(context.Cause(cmd.Context()), &sc) {
+			return exitError{e, sc.exitCode()}
+		}
+		return e
 	}
 	if err != nil {
 		if isBadData(err) {

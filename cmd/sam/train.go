@@ -1,15 +1,18 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -54,7 +57,8 @@ type trainFlags struct {
 	trackSharpness                            int
 	img                                       imageFlags
 	snapshotEvery                             int
-	dist                                      distFlags // train_dist.go
+	dist                                      distFlags   // train_dist.go
+	ck                                        resumeFlags // --checkpoint-every, --resume (resume.go)
 }
 
 func newTrainCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -86,6 +90,7 @@ or JPEG images per class, or PATH/train and PATH/test).`,
 		},
 	}
 	f.register(cmd.Flags())
+	f.ck.register(cmd.Flags())
 	return cmd
 }
 
@@ -345,12 +350,22 @@ func defaultOut(c *train.Config) string {
 }
 
 func runTrain(cmd *cobra.Command, f *trainFlags, comm dist.Comm, stdout, stderr io.Writer) error {
-	c, err := f.config(cmd)
+	c, st, args, err := f.runConfig(cmd) // resume.go
 	if err != nil {
 		return usage(err)
 	}
 	c.Comm = comm
-	c.SAM = fillFollowers(c.SAM)
+	ctx := cmd.Context()
+	if comm.Size() > 1 {
+		// The checkpoint holds one process's state: the ranks' own random streams and BatchNorm
+		// statistics are not in it yet, so data-parallel runs neither checkpoint nor resume, and
+		// a signal ends them at once (as mpirun and srun expect), not after a checkpoint.
+		if f.ck.every > 0 || st != nil {
+			return usage(errors.New("--checkpoint-every, --resume: not available for data-parallel runs yet (each rank's random streams and BatchNorm statistics are not saved); run them in one process"))
+		}
+		signal.Reset(os.Interrupt, syscall.SIGTERM)
+		ctx = context.Background()
+	}
 	tensor.SetThreads(f.threads) // image folders decode on the worker threads
 	d, err := train.Prepare(c)
 	if err != nil {
@@ -363,7 +378,9 @@ func runTrain(cmd *cobra.Command, f *trainFlags, comm dist.Comm, stdout, stderr 
 		return usage(err)
 	}
 	out := f.out
-	if out == "" {
+	if out == "" && st != nil {
+		out = resumeOut(st)
+	} else if out == "" {
 		out = defaultOut(c)
 	}
 	// Every rank has read its data: agree on that before anything is written (a rank that failed
@@ -376,13 +393,16 @@ func runTrain(cmd *cobra.Command, f *trainFlags, comm dist.Comm, stdout, stderr 
 			return usage(err)
 		}
 	}
+	if err := checkNoCheckpoint(out, st); err != nil {
+		return usage(err)
+	}
 	if f.save != "" {
 		if st, err := os.Stat(filepath.Dir(f.save)); err != nil || !st.IsDir() {
 			return usage(fmt.Errorf("--save: directory %s does not exist", filepath.Dir(f.save)))
 		}
 	}
 	obs := progress(f.quiet, stderr)
-	res, err := train.Run(c, d, out, f.save, obs)
+	res, err := train.RunWith(ctx, c, d, f.runOptions(out, obs, st, args, stderr))
 	if res != nil {
 		s := res.Summary
 		fmt.Fprintf(stdout, "%s: %d steps (%.2f epochs) in %.1fs\n", s.Model, s.Steps, s.Epochs, s.WallSeconds)
@@ -406,7 +426,10 @@ func runTrain(cmd *cobra.Command, f *trainFlags, comm dist.Comm, stdout, stderr 
 		}
 		fmt.Fprintf(stdout, "  outputs in %s\n", out)
 	}
-	return err
+	if errors.Is(err, train.ErrResume) {
+		return usage(err)
+	}
+	return stopped(err, out)
 }
 
 // progress shows a progress bar on a terminal and plain log lines otherwise.
