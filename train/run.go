@@ -170,9 +170,10 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 	shuffle := rand.New(rand.NewPCG(c.Seed, 0x5f1e))
 	ctx := &nn.Ctx{Train: true, Rng: rand.New(rand.NewPCG(c.Seed, dp.rngSeed()))}
 	var epochCorrect int
+	ex := &nn.Examples{Model: m, Ctx: ctx} // the per-example view of ESAM's data selection and SAF
 	lossFn := func(w, g []float32, lo, hi int, second bool) float64 {
 		ctx.Second = second
-		t := nn.Target{}
+		t := nn.Target{Traj: ex.Traj.Rows(lo, hi, k)}
 		if classify {
 			t.Labels = blab[lo:hi]
 		} else {
@@ -185,8 +186,6 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 		return l
 	}
 	lossFn = dp.accumulate(lossFn)
-
-	ex := &nn.Examples{Model: m, Ctx: ctx} // the per-example view ESAM's data selection uses
 
 	pre := NewPreprocess(c, d) // saved with every checkpoint
 	start := time.Now()
@@ -215,7 +214,7 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 			aug.Apply(bx, rows)
 		}
 		lr := c.Schedule.LR(c.LR, step, total)
-		ex.X, ex.N, ex.T = bx[:rows*dim], rows, nn.Target{}
+		ex.X, ex.N, ex.T, ex.Idx = bx[:rows*dim], rows, nn.Target{}, perm[slo:shi]
 		if classify {
 			ex.T.Labels = blab[:rows]
 		} else {

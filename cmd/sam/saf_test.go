@@ -1,0 +1,73 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestSAFTrain: `sam train --variant saf` on digits: λ = 0 is plain SGD (the same test loss to
+// the last digit), the trajectory term (E = 1, from the second epoch) changes the run and it
+// still learns; a one-point sweep takes the flags; bad settings are refused in one line.
+func TestSAFTrain(t *testing.T) {
+	dir := t.TempDir()
+	testLoss := func(name string, args ...string) (string, string) {
+		t.Helper()
+		out := filepath.Join(dir, name)
+		a := append([]string{"train", "--quiet", "--data", "digits", "--epochs", "3", "--seed", "1", "--out", out}, args...)
+		if code, stdout, stderr := runSam(t, a...); code != 0 {
+			t.Fatalf("train: exit %d\n%s%s", code, stdout, stderr)
+		}
+		js, err := os.ReadFile(filepath.Join(out, "summary.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		loss := regexp.MustCompile(`"test_loss": [0-9.e-]+`).FindString(string(js))
+		acc := regexp.MustCompile(`"test_acc": [0-9.e-]+`).FindString(string(js))
+		if loss == "" || acc == "" {
+			t.Fatalf("summary.json lacks test_loss/test_acc:\n%s", js)
+		}
+		return loss, acc
+	}
+	base, _ := testLoss("base", "--rho", "0")
+	zero, _ := testLoss("zero", "--variant", "saf", "--saf-lambda", "0")
+	if zero != base {
+		t.Fatalf("saf λ = 0: %s, SGD %s", zero, base)
+	}
+	on, acc := testLoss("on", "--variant", "saf", "--saf-epochs", "1", "--saf-start", "0", "--saf-lambda", "0.5")
+	if on == base {
+		t.Fatalf("saf with the term: %s, the same as SGD", on)
+	}
+	if a := strings.TrimPrefix(acc, `"test_acc": `); a < "0.9" {
+		t.Fatalf("saf test accuracy %s, want ≥ 0.9", a)
+	}
+	if code, stdout, stderr := runSam(t, "sweep", "--quiet", "--data", "iris", "--hidden", "8", "--epochs", "1", "--folds", "2",
+		"--out", filepath.Join(dir, "sweep"), "--variant", "saf", "--saf-epochs", "1", "--saf-start", "0"); code != 0 {
+		t.Fatalf("sweep: exit %d\n%s%s", code, stdout, stderr)
+	}
+
+	good := write(t, dir, "good.csv", "a,b,y\n1,2,0.5\n3,4,1.5\n5,6,0\n7,8,1\n")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"tau 0", []string{"--data", "iris", "--variant", "saf", "--saf-tau", "0"}, "--saf-tau"},
+		{"epochs 0", []string{"--data", "iris", "--variant", "saf", "--saf-epochs", "0"}, "--saf-epochs"},
+		{"ascent steps", []string{"--data", "iris", "--variant", "saf", "--ascent-steps", "2"}, "--ascent-steps"},
+		{"regression", []string{"--data", "csv:" + good, "--task", "regression", "--variant", "saf"}, "--loss"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(dir, "out-"+strings.ReplaceAll(tc.name, " ", "-"))
+			code, stdout, stderr := runSam(t, append([]string{"train", "--quiet", "--out", out, "--epochs", "1"}, tc.args...)...)
+			if code != 2 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d, stderr %q (want one line naming %s), stdout %q", code, stderr, tc.want, stdout)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Fatalf("output directory %s was created", out)
+			}
+		})
+	}
+}
