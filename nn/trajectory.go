@@ -1,6 +1,9 @@
 package nn
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // Trajectory is SAF's trajectory term on the rows of a mini-batch (Du et al., NeurIPS 2022):
 //
@@ -28,6 +31,9 @@ func (t *Trajectory) Rows(lo, hi, k int) *Trajectory {
 // Eval returns the term on the n rows out (k outputs each) and, when dout is non-nil, adds its
 // gradient with respect to out to dout; it writes softmax(out/τ) into P.
 func (t *Trajectory) Eval(out []float32, n, k int, dout []float32) float64 {
+	if len(t.Q) != n*k || len(t.P) != n*k || len(t.Have) != n {
+		panic(fmt.Sprintf("nn: trajectory of %d, %d and %d elements for %d rows of %d outputs", len(t.Q), len(t.P), len(t.Have), n, k))
+	}
 	tau := t.Tau
 	var total float64
 	f := t.Lambda * tau / float64(n) // gradient factor

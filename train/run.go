@@ -173,7 +173,7 @@ func Run(c *Config, d *Data, out, save string, obs Observer) (*Result, error) {
 	ex := &nn.Examples{Model: m, Ctx: ctx} // the per-example view of ESAM's data selection and SAF
 	lossFn := func(w, g []float32, lo, hi int, second bool) float64 {
 		ctx.Second = second
-		t := nn.Target{Traj: ex.Traj.Rows(lo, hi, k)}
+		t := nn.Target{Traj: ex.Traj.Rows(lo, hi, m.Spec.Outputs)}
 		if classify {
 			t.Labels = blab[lo:hi]
 		} else {

@@ -1,12 +1,25 @@
 package main
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
+
+// num parses the number of a `"key": value` match.
+func num(t *testing.T, kv string) float64 {
+	t.Helper()
+	_, v, _ := strings.Cut(kv, ": ")
+	x, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
 
 // TestSAFTrain: `sam train --variant saf` on digits: λ = 0 is plain SGD (the same test loss to
 // the last digit), the trajectory term (E = 1, from the second epoch) changes the run and it
@@ -39,6 +52,12 @@ func TestSAFTrain(t *testing.T) {
 	on, acc := testLoss("on", "--variant", "saf", "--saf-epochs", "1", "--saf-start", "0", "--saf-lambda", "0.5")
 	if on == base {
 		t.Fatalf("saf with the term: %s, the same as SGD", on)
+	}
+	// gradient accumulation splits the batch, and the term, into micro-batches: the same run
+	// up to round-off
+	acc2, _ := testLoss("accum", "--variant", "saf", "--saf-epochs", "1", "--saf-start", "0", "--saf-lambda", "0.5", "--accum", "2")
+	if x, y := num(t, on), num(t, acc2); math.Abs(x-y) > 1e-4*x {
+		t.Fatalf("saf with --accum 2: %s, without %s", acc2, on)
 	}
 	if a := strings.TrimPrefix(acc, `"test_acc": `); a < "0.9" {
 		t.Fatalf("saf test accuracy %s, want ≥ 0.9", a)
