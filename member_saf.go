@@ -28,7 +28,8 @@ import (
 // whole L (the loss whose gradient is taken). λ = 0 is the base optimizer, bit for bit.
 //
 // SAF needs the per-example view Trajectory (the training loop's nn.Examples); a caller
-// without it (Step, or StepExamples with a view that is not a Trajectory) gets the base step.
+// without it (Step, StepExamples with a view that is not a Trajectory or has no indices) gets
+// the base step.
 func init() {
 	Register(&Member{
 		Name: "saf", Title: "SAF", Source: "Du et al., NeurIPS 2022",
@@ -80,7 +81,7 @@ type saf struct {
 
 func (r *saf) Gradient(s *Step) (float64, []float32) {
 	tr, ok := s.Ex.(Trajectory)
-	if !ok || r.lambda == 0 {
+	if !ok || r.lambda == 0 || tr.Index() == nil {
 		return s.Grad(s.G, 0, s.N), s.G
 	}
 	idx, k, n, e := tr.Index(), tr.Classes(), s.N, r.e

@@ -262,8 +262,14 @@ type Examples struct {
 	Traj *Trajectory
 }
 
-// Index implements sam.Trajectory: the rows' positions in the training set.
-func (e *Examples) Index() []int { return e.Idx[:e.N] }
+// Index implements sam.Trajectory: the rows' positions in the training set (nil when Idx is
+// not set).
+func (e *Examples) Index() []int {
+	if e.Idx == nil {
+		return nil
+	}
+	return e.Idx[:e.N]
+}
 
 // Classes implements sam.Trajectory: the outputs per example.
 func (e *Examples) Classes() int { return e.Model.Spec.Outputs }

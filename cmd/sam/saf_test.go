@@ -67,6 +67,12 @@ func TestSAFTrain(t *testing.T) {
 		t.Fatalf("sweep: exit %d\n%s%s", code, stdout, stderr)
 	}
 
+	// sam bench steps SAF with its term (one batch, seen again every step)
+	if code, stdout, stderr := runSam(t, "bench", "--model", "mlp", "--input", "8", "--hidden", "16", "--batch", "8", "--steps", "20",
+		"--variant", "saf", "--saf-epochs", "1", "--saf-start", "0"); code != 0 || !strings.Contains(stdout, `"variant":"saf"`) {
+		t.Fatalf("bench: exit %d\n%s%s", code, stdout, stderr)
+	}
+
 	good := write(t, dir, "good.csv", "a,b,y\n1,2,0.5\n3,4,1.5\n5,6,0\n7,8,1\n")
 	for _, tc := range []struct {
 		name string
