@@ -274,6 +274,14 @@ func (e *Examples) Index() []int {
 // Classes implements sam.Trajectory: the outputs per example.
 func (e *Examples) Classes() int { return e.Model.Spec.Outputs }
 
+// SoftOutputs implements sam.Teacher: softmax(z/τ) of the rows of the last evaluation (Forward
+// or the first pass) into dst (N × outputs).
+func (e *Examples) SoftOutputs(dst []float32, tau float64) {
+	k := e.Model.Spec.Outputs
+	t := Trajectory{Tau: tau, Q: dst[:e.N*k], Have: make([]bool, e.N), P: dst[:e.N*k]}
+	t.Eval(e.Model.out[:e.N*k], e.N, k, nil)
+}
+
 // SetSoft implements sam.Trajectory: the next first passes on these rows add the trajectory
 // term λ·τ²·mean KL(q_i ‖ softmax(z_i/τ)) over the rows with have[i] and write softmax(z_i/τ)
 // into p; q = nil removes the term.

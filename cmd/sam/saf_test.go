@@ -21,9 +21,9 @@ func num(t *testing.T, kv string) float64 {
 	return x
 }
 
-// TestSAFTrain: `sam train --variant saf` on digits: λ = 0 is plain SGD (the same test loss to
-// the last digit), the trajectory term (E = 1, from the second epoch) changes the run and it
-// still learns; a one-point sweep takes the flags; bad settings are refused in one line.
+// TestSAFTrain: `sam train --variant saf` and `--variant mesa` on digits: λ = 0 is plain SGD (the
+// same test loss to the last digit), the trajectory term (SAF: E = 1 from the second epoch;
+// MESA: from the second epoch) changes the run and it still learns; a one-point sweep takes the flags; bad settings are refused in one line.
 func TestSAFTrain(t *testing.T) {
 	dir := t.TempDir()
 	testLoss := func(name string, args ...string) (string, string) {
@@ -52,6 +52,12 @@ func TestSAFTrain(t *testing.T) {
 	on, acc := testLoss("on", "--variant", "saf", "--saf-epochs", "1", "--saf-start", "0", "--saf-lambda", "0.5")
 	if on == base {
 		t.Fatalf("saf with the term: %s, the same as SGD", on)
+	}
+	if mz, _ := testLoss("mesa-zero", "--variant", "mesa", "--mesa-lambda", "0"); mz != base {
+		t.Fatalf("mesa λ = 0: %s, SGD %s", mz, base)
+	}
+	if mo, macc := testLoss("mesa-on", "--variant", "mesa", "--mesa-start", "0", "--mesa-decay", "0.99"); mo == base || num(t, macc) < 0.9 {
+		t.Fatalf("mesa with the term: %s (SGD %s), %s", mo, base, macc)
 	}
 	// gradient accumulation splits the batch, and the term, into micro-batches: the same run
 	// up to round-off
@@ -83,6 +89,8 @@ func TestSAFTrain(t *testing.T) {
 		{"epochs 0", []string{"--data", "iris", "--variant", "saf", "--saf-epochs", "0"}, "--saf-epochs"},
 		{"ascent steps", []string{"--data", "iris", "--variant", "saf", "--ascent-steps", "2"}, "--ascent-steps"},
 		{"regression", []string{"--data", "csv:" + good, "--task", "regression", "--variant", "saf"}, "--loss"},
+		{"mesa regression", []string{"--data", "csv:" + good, "--task", "regression", "--variant", "mesa"}, "--loss"},
+		{"mesa decay 2", []string{"--data", "iris", "--variant", "mesa", "--mesa-decay", "2"}, "--mesa-decay"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(dir, "out-"+strings.ReplaceAll(tc.name, " ", "-"))
