@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Step time of SAF (issue 15 part 2) as a multiple of the base optimizer's step: `sam bench` on
-# the MLP 784-256-256-10, batch 128, plain SGD, with SAM beside it. sam bench repeats one batch,
-# so with --saf-epochs 1 --saf-start 0 every timed step carries the trajectory term. Each row runs
-# right after its base, ROUNDS times; the ratio is the median of those pairs. Prints the
-# BENCHMARKS.md rows; the raw JSON lines go to bench/saf.jsonl.
+# Step time of SAF and MESA (issue 15 part 2) as a multiple of the base optimizer's step:
+# `sam bench` on the MLP 784-256-256-10, batch 128, plain SGD, with SAM beside them. sam bench
+# repeats one batch, so with --saf-epochs 1 --saf-start 0 (MESA: --mesa-start 0) every timed
+# step carries the trajectory term. Each row runs right after its base, ROUNDS times; the ratio
+# is the median of those pairs. Prints the BENCHMARKS.md rows; the raw JSON lines go to
+# bench/saf.jsonl.
 #   ROUNDS=5 bash bench/saf.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,7 @@ rows=(
   "2|--rho 0.05"
   "1|--variant saf --saf-epochs 1 --saf-start 0"
   "1|--variant saf --saf-lambda 0"
+  "1 + 1 forward|--variant mesa --mesa-start 0"
 )
 raw=bench/saf.jsonl
 : > "$raw"

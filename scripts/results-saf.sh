@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The SAF rows of RESULTS.md (issue 15 part 2): SAF at the shared budget of
+# The SAF and MESA rows of RESULTS.md (issue 15 part 2): SAF and MESA at the shared budget of
 # scripts/results-variants.sh (MLP 784-256-256-10, defaults: Adam, lr 0.0005, batch 32, 2 epochs)
 # on mnist and fashion-mnist, with the base optimizer beside it; seeds given (default 1 2 3).
 # Two epochs leave no room for the authors' E = 2 and start epoch 5, so the rows use E = 1 from
-# the second epoch on (--saf-epochs 1 --saf-start 0): the term acts in epoch 2 only.
-# Usage: bash scripts/results-saf.sh [seeds...]   (MEMBERS="saf" runs only those rows)
+# the second epoch on (--saf-epochs 1 --saf-start 0): the term acts in epoch 2 only; MESA's rows
+# start in epoch 2 as well (--mesa-start 0).
+# Usage: bash scripts/results-saf.sh [seeds...]   (MEMBERS="mesa" runs only those rows)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(mktemp -d)
@@ -12,11 +13,13 @@ trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/sam" ./cmd/sam
 seeds=(1 2 3)
 [ $# -eq 0 ] || seeds=("$@")
-names=(${MEMBERS:-sgd-rho0 saf saf-lambda0.8})
+names=(${MEMBERS:-sgd-rho0 saf saf-lambda0.8 mesa mesa-decay0.999})
 declare -A flags=(
   [sgd-rho0]="--rho 0"
   [saf]="--variant saf --saf-epochs 1 --saf-start 0"
   [saf-lambda0.8]="--variant saf --saf-epochs 1 --saf-start 0 --saf-lambda 0.8"
+  [mesa]="--variant mesa --mesa-start 0"
+  [mesa-decay0.999]="--variant mesa --mesa-start 0 --mesa-decay 0.999"
 )
 echo "| data | member | flags | test accuracy, mean ± std over seeds ${seeds[*]} | seconds per run |"
 echo "|---|---|---|---|---|"
