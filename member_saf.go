@@ -43,8 +43,13 @@ func init() {
 			{Name: "saf-start", Default: 5, Range: "[0,inf)", Int: true, Help: "saf: the term applies to an example from its visit start+1 on (counted from 0; the authors' kl_start_epoch)"},
 		},
 		Check: func(c Config) error {
-			if c.AscentSteps > 1 {
+			switch {
+			case c.AscentSteps > 1:
 				return errors.New("--ascent-steps: saf takes no ascent step")
+			case c.Adaptive:
+				return errors.New("--adaptive: saf takes no ascent step, so there is no ε to scale")
+			case c.P != 0 && c.P != 2:
+				return errors.New("--p: saf takes no ascent step, so there is no ε norm")
 			}
 			return nil
 		},

@@ -240,6 +240,9 @@ func TestSAFSettings(t *testing.T) {
 		{sam.Config{Variant: "saf", Params: map[string]float64{"saf-epochs": 1.5}}, "--saf-epochs"},
 		{sam.Config{Variant: "saf", Params: map[string]float64{"saf-lambda": -1}}, "--saf-lambda"},
 		{sam.Config{Variant: "saf", AscentSteps: 2}, "--ascent-steps"},
+		{sam.Config{Variant: "saf", Adaptive: true}, "--adaptive"},
+		{sam.Config{Variant: "mesa", P: 3}, "--p"},
+		{sam.Config{Variant: "mesa", Params: map[string]float64{"mesa-decay": 1.5}}, "--mesa-decay"},
 		{sam.Config{Variant: "sam", Params: map[string]float64{"saf-lambda": 1}}, "--saf-lambda"},
 	} {
 		if err := tc.cfg.Validate(); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
