@@ -68,9 +68,12 @@ func TestSAFTrain(t *testing.T) {
 	if a := strings.TrimPrefix(acc, `"test_acc": `); a < "0.9" {
 		t.Fatalf("saf test accuracy %s, want ≥ 0.9", a)
 	}
-	if code, stdout, stderr := runSam(t, "sweep", "--quiet", "--data", "iris", "--hidden", "8", "--epochs", "1", "--folds", "2",
-		"--out", filepath.Join(dir, "sweep"), "--variant", "saf", "--saf-epochs", "1", "--saf-start", "0"); code != 0 {
-		t.Fatalf("sweep: exit %d\n%s%s", code, stdout, stderr)
+	for _, args := range [][]string{{"--variant", "saf", "--saf-epochs", "1", "--saf-start", "0"}, {"--variant", "mesa", "--mesa-start", "0"}} {
+		a := append([]string{"sweep", "--quiet", "--data", "iris", "--hidden", "8", "--epochs", "1", "--folds", "2",
+			"--out", filepath.Join(dir, "sweep-"+args[1])}, args...)
+		if code, stdout, stderr := runSam(t, a...); code != 0 {
+			t.Fatalf("sweep %v: exit %d\n%s%s", args, code, stdout, stderr)
+		}
 	}
 
 	// sam bench steps SAF with its term (one batch, seen again every step)
