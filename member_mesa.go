@@ -17,13 +17,15 @@ import (
 //	L = L_CE(w_t) + λ·τ²·(1/|B|)·Σ_{i∈B} KL(softmax(z_i(w̄_t)/τ) ‖ softmax(z_i(w_t)/τ))
 //
 // as the authors' code (AngusDujw/SAF, MESA_train.py: timm's weight EMA, updated after each
-// optimizer step, decay 0.9998; λ = 0.8 in run.sh, τ = 5, from kl_start_epoch 5). Here w̄ is
+// optimizer step, decay 0.9998 by the --model-ema-decay default that SAF_train.py declares;
+// λ = 0.8 in run.sh, τ = 5, the term in the epochs after kl_start_epoch 5). Here w̄ is
 // updated at the start of each step from the weights the previous step left, which is the same
 // sequence; "epoch" is counted per example as in SAF (the term applies from an example's visit
-// start+1 on). The teacher's pass is a second pass at w̄ (the first pass's dropout masks of the
-// previous step, BatchNorm with batch statistics and no update of its running averages; the
-// authors' EMA model runs in training mode with its own statistics, which this library's models
-// do not keep twice). λ = 0 is the base optimizer, bit for bit (w̄ is still kept). Without the
+// start+1 on). The teacher's pass is a second pass at w̄ (the previous step's dropout masks,
+// BatchNorm with the batch's statistics and no update of its running averages). timm keeps its
+// EMA copy in eval mode (no dropout, BatchNorm with running statistics, not checked against
+// this timm version), which differs for models with dropout or BatchNorm; for the plain MLPs of
+// RESULTS.md the two agree. λ = 0 is the base optimizer, bit for bit (w̄ is still kept). Without the
 // per-example view (Trajectory and Teacher, the training loop's nn.Examples) it is the base step.
 func init() {
 	Register(&Member{

@@ -17,15 +17,16 @@ import (
 //
 // z_i(w) the logits of example i now, z_i^{(e−E)} its logits when it was seen E epochs ago
 // (stored, as softmax(z/τ), when the example is seen). The authors' code (AngusDujw/SAF,
-// SAF_train.py) keeps each example's logits of the last E+1 epochs, sums the KL over the classes,
-// averages it over the batch, multiplies by τ² and adds λ times it to the cross-entropy, from
-// epoch kl_start_epoch on; its defaults are λ = 0.3, τ = 5, E = 2 or 3 (run.sh: 2), start 5.
-// Here "epoch" is counted per example (the times it was seen, as the epochs of a shuffled pass):
-// on its visit v (0-based) example i gets the term when v ≥ E and v > start, the start rule of
-// the code's `epoch > kl_start_epoch`. The code's kl_end_epoch (default the last epoch) is not
-// kept. A batch row that has no soft target yet contributes only its cross-entropy (and counts
-// in |B|). The memory is member state, saved in checkpoints. The loss a step returns is the
-// whole L (the loss whose gradient is taken). λ = 0 is the base optimizer, bit for bit.
+// SAF_train.py) keeps each example's logits of the last E+1 epochs, sums the KL over the
+// classes, averages it over the batch, multiplies by τ² and adds λ times it to the
+// cross-entropy in the epochs after kl_start_epoch (and before kl_end_epoch); its README's
+// defaults are λ = 0.3, τ = 5, E = 2 or 3 (run.sh: 2), kl_start_epoch 5. Here "epoch" is
+// counted per example (the times it was seen, as the epochs of a shuffled pass): on its visit v
+// (0-based) example i gets the term when v ≥ E and v > start, the code's
+// `epoch > kl_start_epoch`. There is no end epoch here: the term runs to the end of training.
+// A batch row that has no soft target yet contributes only its cross-entropy (and counts in
+// |B|). The memory is member state, saved in checkpoints. The loss a step returns is the whole
+// L (the loss whose gradient is taken). λ = 0 is the base optimizer, bit for bit.
 //
 // SAF needs the per-example view Trajectory (the training loop's nn.Examples); a caller
 // without it (Step, StepExamples with a view that is not a Trajectory or has no indices) gets
