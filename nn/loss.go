@@ -9,6 +9,8 @@ import (
 type Target struct {
 	Labels []int32   // classification: one label per example
 	Y      []float32 // regression / binary targets: n × dim
+	// Traj, when set, adds SAF's trajectory term to the loss of Model.Grad (not to Loss.Eval).
+	Traj *Trajectory
 }
 
 // Loss scores n output rows of width dim. Eval returns the mean loss over the examples and, when

@@ -256,6 +256,41 @@ type Examples struct {
 	X     []float32
 	T     Target
 	N     int
+	// Idx and Traj are SAF's view (sam.Trajectory): the positions of the rows in the training
+	// set, and the trajectory term that the training loop's first pass adds (SetSoft sets it).
+	Idx  []int
+	Traj *Trajectory
+}
+
+// Index implements sam.Trajectory: the rows' positions in the training set (nil when Idx is
+// not set).
+func (e *Examples) Index() []int {
+	if e.Idx == nil {
+		return nil
+	}
+	return e.Idx[:e.N]
+}
+
+// Classes implements sam.Trajectory: the outputs per example.
+func (e *Examples) Classes() int { return e.Model.Spec.Outputs }
+
+// SoftOutputs implements sam.Teacher: softmax(z/τ) of the rows of the last evaluation (Forward
+// or the first pass) into dst (N × outputs).
+func (e *Examples) SoftOutputs(dst []float32, tau float64) {
+	k := e.Model.Spec.Outputs
+	t := Trajectory{Tau: tau, Q: dst[:e.N*k], Have: make([]bool, e.N), P: dst[:e.N*k]}
+	t.Eval(e.Model.out[:e.N*k], e.N, k, nil)
+}
+
+// SetSoft implements sam.Trajectory: the next first passes on these rows add the trajectory
+// term λ·τ²·mean KL(q_i ‖ softmax(z_i/τ)) over the rows with have[i] and write softmax(z_i/τ)
+// into p; q = nil removes the term.
+func (e *Examples) SetSoft(q []float32, have []bool, p []float32, lambda, tau float64) {
+	if q == nil {
+		e.Traj = nil
+		return
+	}
+	e.Traj = &Trajectory{Lambda: lambda, Tau: tau, Q: q, Have: have, P: p}
 }
 
 // Losses writes the per-example losses of the model's last evaluation.
@@ -281,6 +316,9 @@ func (m *Model) Grad(c *Ctx, w, g, x []float32, n int, t Target) (float64, int) 
 	k := m.Spec.Outputs
 	m.dout = grow(m.dout, n*k)
 	loss := m.Loss.Eval(out, n, k, t, m.dout)
+	if t.Traj != nil {
+		loss += t.Traj.Eval(out, n, k, m.dout)
+	}
 	correct := 0
 	if t.Labels != nil {
 		correct = Correct(out, n, k, t.Labels)

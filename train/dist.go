@@ -90,6 +90,9 @@ func CheckParallel(c *Config, d *Data) error {
 		bs = n
 	}
 	esamSelect := mem.Name == "esam" && c.SAM.Param("esam-gamma") < 1
+	if err := checkSAF(c, mem, ranks); err != nil {
+		return err
+	}
 	if ranks > 1 {
 		if c.BatchSize > 0 && c.BatchSize%ranks != 0 {
 			return fmt.Errorf("--batch-size: %d is not divisible by the %d ranks", c.BatchSize, ranks)

@@ -179,9 +179,10 @@ func RunWith(rctx context.Context, c *Config, d *Data, o RunOptions) (*Result, e
 	shuffle := rand.New(shufflePCG)
 	ctx := &nn.Ctx{Train: true, Rng: rand.New(dropoutPCG)}
 	var epochCorrect int
+	ex := &nn.Examples{Model: m, Ctx: ctx} // the per-example view of ESAM's data selection and SAF
 	lossFn := func(w, g []float32, lo, hi int, second bool) float64 {
 		ctx.Second = second
-		t := nn.Target{}
+		t := nn.Target{Traj: ex.Traj.Rows(lo, hi, m.Spec.Outputs)}
 		if classify {
 			t.Labels = blab[lo:hi]
 		} else {
@@ -194,8 +195,6 @@ func RunWith(rctx context.Context, c *Config, d *Data, o RunOptions) (*Result, e
 		return l
 	}
 	lossFn = dp.accumulate(lossFn)
-
-	ex := &nn.Examples{Model: m, Ctx: ctx} // the per-example view ESAM's data selection uses
 
 	pre := NewPreprocess(c, d) // saved with every checkpoint
 	start := time.Now()
@@ -237,7 +236,7 @@ func RunWith(rctx context.Context, c *Config, d *Data, o RunOptions) (*Result, e
 			aug.Apply(bx, rows)
 		}
 		lr := c.Schedule.LR(c.LR, step, total)
-		ex.X, ex.N, ex.T = bx[:rows*dim], rows, nn.Target{}
+		ex.X, ex.N, ex.T, ex.Idx = bx[:rows*dim], rows, nn.Target{}, perm[slo:shi]
 		if classify {
 			ex.T.Labels = blab[:rows]
 		} else {

@@ -187,9 +187,13 @@ func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64
 		}
 	}
 	ctx := &nn.Ctx{Train: true, Rng: rng}
+	ex := &nn.Examples{Model: m, Ctx: ctx, X: x, T: t, N: batch, Idx: make([]int, batch)}
+	for i := range ex.Idx { // one batch, seen again every step (SAF's memory: one "epoch" a step)
+		ex.Idx[i] = i
+	}
 	loss := func(w, g []float32, lo, hi int, second bool) float64 {
 		ctx.Second = second
-		tt := nn.Target{}
+		tt := nn.Target{Traj: ex.Traj.Rows(lo, hi, spec.Outputs)}
 		if t.Labels != nil {
 			tt.Labels = t.Labels[lo:hi]
 		} else {
@@ -198,7 +202,6 @@ func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64
 		l, _ := m.Grad(ctx, w, g, x[lo*m.InDim():hi*m.InDim()], hi-lo, tt)
 		return l
 	}
-	ex := &nn.Examples{Model: m, Ctx: ctx, X: x, T: t, N: batch}
 	// With --augment each step copies the batch in and augments it, as training does.
 	aug, err := train.NewAugmenter(augment, spec.Input, seed)
 	if err != nil {
