@@ -80,10 +80,11 @@ func (e *Perturbation) Apply(dst, base, w, g []float32, rho float64) {
 			switch {
 			case !included(s):
 			case scaled(s):
-				for i, x := range gs {
-					t := abs32(ws[i]) + eta
-					ds[i] = bs[i] + keep(c*t*t*x, s.Off+i)
+				var ms []float32
+				if mask != nil {
+					ms = s.Of(mask)
 				}
+				scaledStep(ds, bs, ws, gs, ms, c, eta)
 			case mask != nil:
 				tensor.AddScaledMul(ds, bs, c, gs, s.Of(mask))
 			default: // plain SAM: the hot loop
@@ -171,6 +172,30 @@ func (e *Perturbation) Project(eps, w []float32, rho float64) {
 			eps[i] *= f
 		}
 	}
+}
+
+// scaledStep writes ds = bs + c·T²∘g (times the mask when not nil), T = |w|+η: ASAM's ε for
+// p = 2. Long vectors are split over the worker threads; each element is computed alone, in
+// the same order of operations as one loop, so the bits do not depend on the thread count.
+func scaledStep(ds, bs, ws, gs, mask []float32, c, eta float32) {
+	body := func(lo, hi int) {
+		if mask == nil {
+			for i := lo; i < hi; i++ {
+				t := abs32(ws[i]) + eta
+				ds[i] = bs[i] + c*t*t*gs[i]
+			}
+			return
+		}
+		for i := lo; i < hi; i++ {
+			t := abs32(ws[i]) + eta
+			ds[i] = bs[i] + c*t*t*gs[i]*mask[i]
+		}
+	}
+	if len(gs) < 1<<16 {
+		body(0, len(gs))
+		return
+	}
+	tensor.Parallel(len(gs), 1<<14, body)
 }
 
 func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
