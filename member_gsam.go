@@ -1,6 +1,10 @@
 package sam
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/samgo/sam/tensor"
+)
 
 // GSAM (Zhuang et al., ICLR 2022): the gradient g at w and g_p at w+ε, update g_p − α·g_⊥ with
 // g_⊥ = g − (g·g_p/‖g_p‖²)·g_p, the part of g orthogonal to g_p, which lowers the surrogate gap
@@ -50,9 +54,17 @@ func (r *gsam) Gradient(s *Step) (float64, []float32) {
 	if r.alpha == 0 {
 		return l, gp
 	}
-	k := projection(g, gp)
-	for i, x := range gp {
-		gp[i] = x - r.alpha*(g[i]-k*x)
+	k, a := projection(g, gp), r.alpha
+	body := func(lo, hi int) { // g_p − α·(g − k·g_p), elementwise: the same bits on any thread count
+		for i := lo; i < hi; i++ {
+			x := gp[i]
+			gp[i] = x - a*(g[i]-k*x)
+		}
+	}
+	if len(gp) < 1<<16 {
+		body(0, len(gp))
+	} else {
+		tensor.Parallel(len(gp), 1<<14, body)
 	}
 	return l, gp
 }
