@@ -64,21 +64,10 @@ func (r *friendlySAM) Gradient(s *Step) (float64, []float32) {
 }
 
 // SaveState implements optim.Stateful: the gradient average m.
-func (r *friendlySAM) SaveState(s *optim.State, prefix string) {
-	if r.have {
-		s.PutVector(prefix+"m", r.m)
-	}
-}
+func (r *friendlySAM) SaveState(s *optim.State, prefix string) { putKept(s, prefix+"m", r.m, r.have) }
 
 // LoadState implements optim.Stateful.
-func (r *friendlySAM) LoadState(s *optim.State, prefix string) error {
-	m, err := s.Vector(prefix+"m", len(r.m))
-	if err != nil {
-		return err
-	}
-	r.have = m != nil
-	if m != nil {
-		r.m = m
-	}
-	return nil
+func (r *friendlySAM) LoadState(s *optim.State, prefix string) (err error) {
+	r.have, err = loadKept(s, prefix+"m", r.m)
+	return err
 }

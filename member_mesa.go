@@ -1,7 +1,6 @@
 package sam
 
 import (
-	"errors"
 	"fmt"
 	"math"
 
@@ -39,17 +38,7 @@ func init() {
 			{Name: "mesa-decay", Default: 0.9998, Range: "[0,1]", Help: "mesa: decay β of the weight average w̄ ← βw̄ + (1−β)w"},
 			{Name: "mesa-start", Default: 5, Range: "[0,inf)", Int: true, Help: "mesa: the term applies to an example from its visit start+1 on (counted from 0; the authors' kl_start_epoch)"},
 		},
-		Check: func(c Config) error {
-			switch {
-			case c.AscentSteps > 1:
-				return errors.New("--ascent-steps: mesa takes no ascent step")
-			case c.Adaptive:
-				return errors.New("--adaptive: mesa takes no ascent step, so there is no ε to scale")
-			case c.P != 0 && c.P != 2:
-				return errors.New("--p: mesa takes no ascent step, so there is no ε norm")
-			}
-			return nil
-		},
+		Check: noAscent("mesa"),
 		New: func(c Config, p *Perturbation) Rule {
 			return &mesa{lambda: c.Param("mesa-lambda"), tau: c.Param("mesa-tau"), decay: float32(c.Param("mesa-decay")),
 				start: int(c.Param("mesa-start")), ema: make([]float32, p.Layout.Size())}
@@ -127,9 +116,7 @@ func (r *mesa) Gradient(s *Step) (float64, []float32) {
 
 // SaveState implements optim.Stateful: w̄ and the visit counts.
 func (r *mesa) SaveState(s *optim.State, prefix string) {
-	if r.have {
-		s.PutVector(prefix+"ema", r.ema)
-	}
+	putKept(s, prefix+"ema", r.ema, r.have)
 	if len(r.seen) > 0 {
 		s.PutNumber(prefix+"examples", float64(len(r.seen)))
 		s.PutVector(prefix+"seen", r.seen)
@@ -138,13 +125,9 @@ func (r *mesa) SaveState(s *optim.State, prefix string) {
 
 // LoadState implements optim.Stateful.
 func (r *mesa) LoadState(s *optim.State, prefix string) error {
-	ema, err := s.Vector(prefix+"ema", len(r.ema))
-	if err != nil {
+	var err error
+	if r.have, err = loadKept(s, prefix+"ema", r.ema); err != nil {
 		return err
-	}
-	r.have = ema != nil
-	if ema != nil {
-		r.ema = ema
 	}
 	r.seen = nil
 	nf, ok := s.Numbers[prefix+"examples"]

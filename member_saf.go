@@ -1,7 +1,6 @@
 package sam
 
 import (
-	"errors"
 	"fmt"
 	"math"
 
@@ -43,17 +42,7 @@ func init() {
 			{Name: "saf-epochs", Default: 2, Range: "[1,1024]", Int: true, Help: "saf: E, the soft targets are the model's outputs from E epochs ago"},
 			{Name: "saf-start", Default: 5, Range: "[0,inf)", Int: true, Help: "saf: the term applies to an example from its visit start+1 on (counted from 0; the authors' kl_start_epoch)"},
 		},
-		Check: func(c Config) error {
-			switch {
-			case c.AscentSteps > 1:
-				return errors.New("--ascent-steps: saf takes no ascent step")
-			case c.Adaptive:
-				return errors.New("--adaptive: saf takes no ascent step, so there is no ε to scale")
-			case c.P != 0 && c.P != 2:
-				return errors.New("--p: saf takes no ascent step, so there is no ε norm")
-			}
-			return nil
-		},
+		Check: noAscent("saf"),
 		New: func(c Config, _ *Perturbation) Rule {
 			return &saf{lambda: c.Param("saf-lambda"), tau: c.Param("saf-tau"),
 				e: int(c.Param("saf-epochs")), start: int(c.Param("saf-start"))}

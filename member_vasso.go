@@ -61,21 +61,10 @@ func (r *vasso) Gradient(s *Step) (float64, []float32) {
 }
 
 // SaveState implements optim.Stateful: the direction d.
-func (r *vasso) SaveState(s *optim.State, prefix string) {
-	if r.have {
-		s.PutVector(prefix+"d", r.d)
-	}
-}
+func (r *vasso) SaveState(s *optim.State, prefix string) { putKept(s, prefix+"d", r.d, r.have) }
 
 // LoadState implements optim.Stateful.
-func (r *vasso) LoadState(s *optim.State, prefix string) error {
-	d, err := s.Vector(prefix+"d", len(r.d))
-	if err != nil {
-		return err
-	}
-	r.have = d != nil
-	if d != nil {
-		r.d = d
-	}
-	return nil
+func (r *vasso) LoadState(s *optim.State, prefix string) (err error) {
+	r.have, err = loadKept(s, prefix+"d", r.d)
+	return err
 }

@@ -103,6 +103,10 @@ type Optimizer struct {
 	rule   Rule
 	s      Step
 	final  Reduce
+	// From New: whether ρ = 0 still runs the rule, and the rule's optional hooks.
+	rhoFree bool
+	updater Updater
+	finish  Finisher
 }
 
 // Reduce combines a gradient and its loss across data-parallel workers in place (the mean over
@@ -117,9 +121,7 @@ type Reduce func(g []float32, loss float64) float64
 // A member whose Rule moves the weights itself (an Updater or a Finisher) does so from this
 // worker's own gradients, so it is refused.
 func (o *Optimizer) SetReduce(final, first Reduce) error {
-	_, u := o.rule.(Updater)
-	_, f := o.rule.(Finisher)
-	if u || f {
+	if o.updater != nil || o.finish != nil {
 		return fmt.Errorf("--variant %s: makes its own update from each worker's gradients, so it does not run data-parallel", member(o.cfg.Variant).Name)
 	}
 	o.final, o.s.first = final, first
@@ -144,6 +146,9 @@ func New(base optim.Optimizer, layout *param.Layout, cfg Config) (*Optimizer, er
 		o.s.WP = make([]float32, n)
 	}
 	o.rule = member(cfg.Variant).New(o.cfg, o.s.Eps)
+	o.rhoFree = member(cfg.Variant).RhoFree
+	o.updater, _ = o.rule.(Updater)
+	o.finish, _ = o.rule.(Finisher)
 	return o, nil
 }
 
@@ -167,9 +172,8 @@ func (o *Optimizer) StepExamples(w []float32, n int, loss Loss, ex Examples, lr 
 	s.W, s.N, s.Loss, s.Ex, s.LR = w, n, loss, ex, lr
 	var l float64
 	var g []float32
-	fin, _ := o.rule.(Finisher)
-	u, _ := o.rule.(Updater)
-	if o.cfg.Rho == 0 && !member(o.cfg.Variant).RhoFree {
+	fin, u := o.finish, o.updater
+	if o.cfg.Rho == 0 && !o.rhoFree {
 		g, fin, u = s.G, nil, nil
 		l = s.Loss(w, g, 0, n, false)
 	} else {

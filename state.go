@@ -61,3 +61,22 @@ func (o *Optimizer) LoadState(s *optim.State, prefix string) error {
 	o.s.T = int(t)
 	return nil
 }
+
+// putKept saves v as name when have: a vector that a member keeps once it has one (a running
+// average, say), absent from the state before that.
+func putKept(s *optim.State, name string, v []float32, have bool) {
+	if have {
+		s.PutVector(name, v)
+	}
+}
+
+// loadKept restores into v (len(v) elements) what putKept saved, and reports whether there was
+// one; an error names a mis-sized entry.
+func loadKept(s *optim.State, name string, v []float32) (have bool, err error) {
+	x, err := s.Vector(name, len(v))
+	if err != nil || x == nil {
+		return false, err
+	}
+	copy(v, x)
+	return true, nil
+}

@@ -1,6 +1,10 @@
 package sam
 
-import "github.com/samgo/sam/tensor"
+import (
+	"fmt"
+
+	"github.com/samgo/sam/tensor"
+)
 
 // Parts that members use to form the update from the gradients of a step.
 
@@ -28,4 +32,20 @@ func grow(v []float32, n int) []float32 {
 		return make([]float32, n)
 	}
 	return v[:n]
+}
+
+// noAscent is the Check of a member that takes no ascent step (SAF, MESA): the settings of ε
+// mean nothing to it, so they are refused.
+func noAscent(name string) func(Config) error {
+	return func(c Config) error {
+		switch {
+		case c.AscentSteps > 1:
+			return fmt.Errorf("--ascent-steps: %s takes no ascent step", name)
+		case c.Adaptive:
+			return fmt.Errorf("--adaptive: %s takes no ascent step, so there is no ε to scale", name)
+		case c.P != 0 && c.P != 2:
+			return fmt.Errorf("--p: %s takes no ascent step, so there is no ε norm", name)
+		}
+		return nil
+	}
 }
