@@ -320,19 +320,19 @@ TEXT ·maxPool2AVX2(SB), NOSPLIT, $0-48
 	MOVQ         y+24(FP), DI
 	MOVQ         arg+32(FP), DX
 	MOVL         i0+40(FP), AX
-	MOVQ         AX, X12
+	VMOVD        AX, X12
 	VPBROADCASTD X12, Y12
 	MOVL         i1+44(FP), AX
-	MOVQ         AX, X13
+	VMOVD        AX, X13
 	VPBROADCASTD X13, Y13
 	MOVL         $1, AX
-	MOVQ         AX, X15
+	VMOVD        AX, X15
 	VPBROADCASTD X15, Y15         // 1
 	VMOVDQU      poolRamp<>(SB), Y11 // 0, 2, ..., 14: 2j for the first block
 	VPADDD       Y11, Y12, Y12    // i0 + 2j
 	VPADDD       Y11, Y13, Y13    // i1 + 2j
 	MOVL         $16, AX
-	MOVQ         AX, X10
+	VMOVD        AX, X10
 	VPBROADCASTD X10, Y10         // 16: the step of 2j per block
 
 poolloop:
