@@ -18,17 +18,20 @@ func chw(in []int, layer string) (c, h, w int, err error) {
 }
 
 // Conv2D is a 2-D convolution with square kernels, weight [Out, C, K, K] (PyTorch's layout),
-// computed as one GEMM over the whole batch on im2col columns.
+// on NCHW activations: one GEMM per example on im2col columns for the output and for the input
+// gradient, one GEMM over the whole batch for the weight gradient.
 type Conv2D struct {
 	Out, K, Stride, Pad int
 	NoBias              bool
 
 	c, h, w, oh, ow  int
 	W, B             param.Span
-	cols, ymat, y    []float32 // cols: [C·K·K, n·OH·OW]; ymat: [Out, n·OH·OW]
-	dymat, dcols, dx []float32
+	cols, y          []float32 // cols: [C·K·K, n·OH·OW]
+	dymat, dcols, dx []float32 // dymat: [Out, n·OH·OW]; dcols: one [C·K·K, OH·OW] block per thread
 	cb, ck           []float32 // the columns Backward uses: cols, or the kept examples' (KeepRows)
 	n                int
+	relu             bool      // the last forward applied a ReLU (Model.fused)
+	yb, yk           []float32 // relu: the outputs that Backward masks with: y, or the kept rows
 }
 
 // Build implements Layer.
@@ -68,36 +71,42 @@ func (l *Conv2D) Init(w []float32, rng *rand.Rand) {
 
 // Forward implements Layer.
 func (l *Conv2D) Forward(c *Ctx, w, x []float32, n int) []float32 {
-	l.n = n
+	return l.forward(w, x, n, false)
+}
+
+// forward computes the n examples' outputs, each as one GEMM W·cols_e written straight into
+// its [Out, OH·OW] block of the NCHW output (the im2col columns of every example are kept in
+// cols for the weight gradient), with the bias and, when relu is set, a ReLU applied to each
+// example's block while it is in cache. Every output element is the same k-ordered sum as one
+// GEMM over the whole batch would give.
+func (l *Conv2D) forward(w, x []float32, n int, relu bool) []float32 {
+	l.n, l.relu = n, relu
 	ckk, p := l.c*l.K*l.K, l.oh*l.ow
 	np := n * p
 	l.cols = grow(l.cols, ckk*np)
 	l.cb = l.cols
 	in := l.c * l.h * l.w
-	tensor.Parallel(n, 1, func(lo, hi int) {
-		for e := lo; e < hi; e++ {
-			l.im2col(x[e*in:(e+1)*in], l.cols, e*p, np)
-		}
-	})
-	l.ymat = grow(l.ymat, l.Out*np)
-	tensor.Gemm(false, false, l.Out, np, ckk, 1, l.W.Of(w), ckk, l.cols, np, 0, l.ymat, np)
 	l.y = grow(l.y, n*l.Out*p)
+	l.yb = l.y
 	var b []float32
 	if !l.NoBias {
 		b = l.B.Of(w)
 	}
+	wt := l.W.Of(w)
 	tensor.Parallel(n, 1, func(lo, hi int) {
 		for e := lo; e < hi; e++ {
+			l.im2col(x[e*in:(e+1)*in], l.cols, e*p, np)
+			ye := l.y[e*l.Out*p : (e+1)*l.Out*p]
+			tensor.GemmSerial(false, false, l.Out, p, ckk, 1, wt, ckk, l.cols[e*p:], np, 0, ye, p)
+			if b == nil && !relu {
+				continue
+			}
 			for o := 0; o < l.Out; o++ {
-				src := l.ymat[o*np+e*p : o*np+(e+1)*p]
-				dst := l.y[(e*l.Out+o)*p : (e*l.Out+o+1)*p]
 				bias := float32(0)
 				if b != nil {
 					bias = b[o]
 				}
-				for i, v := range src {
-					dst[i] = v + bias
-				}
+				tensor.AddBias(ye[o*p:(o+1)*p], bias, relu)
 			}
 		}
 	})
@@ -107,6 +116,15 @@ func (l *Conv2D) Forward(c *Ctx, w, x []float32, n int) []float32 {
 // im2col writes the K·K patches of one example x ([C,H,W]) as columns off..off+OH·OW of cols
 // (row stride ld); out-of-image taps are 0.
 func (l *Conv2D) im2col(x, cols []float32, off, ld int) {
+	if l.same() {
+		l.im2colSame(x, cols, off, ld)
+		return
+	}
+	l.im2colAny(x, cols, off, ld)
+}
+
+// im2colAny is im2col for every shape, row segment by row segment.
+func (l *Conv2D) im2colAny(x, cols []float32, off, ld int) {
 	row := 0
 	for ch := 0; ch < l.c; ch++ {
 		img := x[ch*l.h*l.w : (ch+1)*l.h*l.w]
@@ -143,6 +161,104 @@ func (l *Conv2D) im2col(x, cols []float32, off, ld int) {
 	}
 }
 
+// same reports a stride-1 convolution whose output has the input's size (2·Pad = K−1): the
+// column of tap (ki, kj) is then the image shifted by d = (ki−Pad)·W + kj−Pad, one contiguous
+// copy, except for the taps that fall off the image's left or right edge (wrapped into the
+// neighbouring row) and its top or bottom.
+func (l *Conv2D) same() bool { return l.Stride == 1 && l.oh == l.h && l.ow == l.w }
+
+// tapRows returns, for tap row ki of a same convolution, the output rows [r0, r1) whose input
+// row lies inside the image.
+func (l *Conv2D) tapRows(ki int) (r0, r1 int) {
+	di := ki - l.Pad
+	return max(0, -di), min(l.oh, l.h-di)
+}
+
+// im2colSame is im2col for same convolutions: one shifted copy per tap, then the wrapped and
+// out-of-image entries set to 0. The values are those of the general loop.
+func (l *Conv2D) im2colSame(x, cols []float32, off, ld int) {
+	hw := l.h * l.w
+	row := 0
+	for ch := 0; ch < l.c; ch++ {
+		img := x[ch*hw : (ch+1)*hw]
+		for ki := 0; ki < l.K; ki++ {
+			r0, r1 := l.tapRows(ki)
+			for kj := 0; kj < l.K; kj++ {
+				dst := cols[row*ld+off : row*ld+off+hw]
+				row++
+				d := (ki-l.Pad)*l.w + kj - l.Pad
+				clear(dst[:r0*l.w])
+				clear(dst[r1*l.w:])
+				if r1 <= r0 {
+					continue
+				}
+				lo, hi := r0*l.w, r1*l.w // dst[q] = img[q+d] for q in [lo, hi)
+				s0, s1 := lo+d, hi+d
+				if s0 < 0 { // only the wrapped entries of the first row reach before the image
+					clear(dst[lo : lo-s0])
+					lo, s0 = lo-s0, 0
+				}
+				if s1 > hw {
+					clear(dst[hi-(s1-hw) : hi])
+					hi, s1 = hi-(s1-hw), hw
+				}
+				copy(dst[lo:hi], img[s0:s1])
+				l.zeroWrapped(dst, kj, r0, r1)
+			}
+		}
+	}
+}
+
+// zeroWrapped zeroes, in rows [r0, r1) of a tap's column block, the entries of output columns
+// whose input column oj + kj − Pad lies outside the image.
+func (l *Conv2D) zeroWrapped(dst []float32, kj, r0, r1 int) {
+	lo, hi := l.validCols(kj)
+	if lo == 0 && hi == l.ow {
+		return
+	}
+	for oi := r0; oi < r1; oi++ {
+		r := dst[oi*l.ow : (oi+1)*l.ow]
+		for j := 0; j < lo; j++ {
+			r[j] = 0
+		}
+		for j := hi; j < len(r); j++ {
+			r[j] = 0
+		}
+	}
+}
+
+// col2imSame is col2im for same convolutions: the wrapped entries of each tap's block are
+// zeroed (the block is the caller's scratch), then the block is added to the shifted image in
+// one call. Every input element receives the same sums, tap by tap in the same order, as in
+// the general loop.
+func (l *Conv2D) col2imSame(cols []float32, off, ld int, dx []float32) {
+	hw := l.h * l.w
+	row := 0
+	for ch := 0; ch < l.c; ch++ {
+		img := dx[ch*hw : (ch+1)*hw]
+		for ki := 0; ki < l.K; ki++ {
+			r0, r1 := l.tapRows(ki)
+			for kj := 0; kj < l.K; kj++ {
+				src := cols[row*ld+off : row*ld+off+hw]
+				row++
+				if r1 <= r0 {
+					continue
+				}
+				l.zeroWrapped(src, kj, r0, r1)
+				d := (ki-l.Pad)*l.w + kj - l.Pad
+				lo, hi := r0*l.w, r1*l.w
+				if lo+d < 0 {
+					lo = -d
+				}
+				if hi+d > hw {
+					hi = hw - d
+				}
+				tensor.Axpy(1, src[lo:hi], img[lo+d:hi+d])
+			}
+		}
+	}
+}
+
 // validCols returns the output columns [lo, hi) whose input column oj·Stride − Pad + kj lies
 // inside the image.
 func (l *Conv2D) validCols(kj int) (lo, hi int) {
@@ -154,6 +270,15 @@ func (l *Conv2D) validCols(kj int) (lo, hi int) {
 // col2im adds the columns off..off+OH·OW of cols back into one example's gradient dx.
 func (l *Conv2D) col2im(cols []float32, off, ld int, dx []float32) {
 	clear(dx)
+	if l.same() {
+		l.col2imSame(cols, off, ld, dx)
+		return
+	}
+	l.col2imAny(cols, off, ld, dx)
+}
+
+// col2imAny is col2im (into a cleared dx) for every shape, row segment by row segment.
+func (l *Conv2D) col2imAny(cols []float32, off, ld int, dx []float32) {
 	row := 0
 	for ch := 0; ch < l.c; ch++ {
 		img := dx[ch*l.h*l.w : (ch+1)*l.h*l.w]
@@ -195,6 +320,10 @@ func (l *Conv2D) KeepRows(idx []int, n int) {
 		}
 	}
 	l.cb = l.ck
+	if l.relu {
+		l.yk = gatherRows(l.yk, l.y, idx, l.Out*p)
+		l.yb = l.yk
+	}
 }
 
 // Backward implements Layer.
@@ -205,34 +334,67 @@ func (l *Conv2D) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []floa
 	tensor.Parallel(n, 1, func(lo, hi int) {
 		for e := lo; e < hi; e++ {
 			for o := 0; o < l.Out; o++ {
-				copy(l.dymat[o*np+e*p:o*np+(e+1)*p], dy[(e*l.Out+o)*p:(e*l.Out+o+1)*p])
+				src := dy[(e*l.Out+o)*p : (e*l.Out+o+1)*p]
+				dst := l.dymat[o*np+e*p : o*np+(e+1)*p]
+				if l.relu {
+					ReLUMask(dst, src, l.yb[(e*l.Out+o)*p:])
+				} else {
+					copy(dst, src)
+				}
 			}
 		}
 	})
 	if !l.NoBias {
-		gb := l.B.Of(g)
-		for o := range gb {
-			var s float32
-			for _, v := range l.dymat[o*np : (o+1)*np] {
-				s += v
-			}
-			gb[o] = s
-		}
+		biasGrad(l.B.Of(g), l.dymat, np)
 	}
 	tensor.Gemm(false, true, l.Out, ckk, np, 1, l.dymat, np, l.cb, np, 0, l.W.Of(g), ckk)
 	if !needDX {
 		return nil
 	}
-	l.dcols = grow(l.dcols, ckk*np)
-	tensor.Gemm(true, false, ckk, np, l.Out, 1, l.W.Of(w), ckk, l.dymat, np, 0, l.dcols, np)
+	// dx, example by example: its columns' gradient Wᵀ·dy_e in a per-thread buffer (in cache),
+	// added back into the image by col2im.
 	in := l.c * l.h * l.w
 	l.dx = grow(l.dx, n*in)
-	tensor.Parallel(n, 1, func(lo, hi int) {
+	slots := tensor.Threads()
+	l.dcols = grow(l.dcols, slots*ckk*p)
+	wt := l.W.Of(w)
+	tensor.ParallelSlots(n, 1, func(slot, lo, hi int) {
+		dc := l.dcols[slot*ckk*p : (slot+1)*ckk*p]
 		for e := lo; e < hi; e++ {
-			l.col2im(l.dcols, e*p, np, l.dx[e*in:(e+1)*in])
+			// dy_e, or its ReLU-masked copy in dymat's columns of example e
+			de, ld := dy[e*l.Out*p:(e+1)*l.Out*p], p
+			if l.relu {
+				de, ld = l.dymat[e*p:], np
+			}
+			tensor.GemmSerial(true, false, ckk, p, l.Out, 1, wt, ckk, de, ld, 0, dc, p)
+			l.col2im(dc, 0, p, l.dx[e*in:(e+1)*in])
 		}
 	})
 	return l.dx
+}
+
+// biasGrad sets gb[o] to the sum of row o of d (rows of length np), each a float32 sum in
+// index order; four rows at a time, so that the four dependency chains overlap.
+func biasGrad(gb, d []float32, np int) {
+	o := 0
+	for ; o+4 <= len(gb); o += 4 {
+		r0, r1, r2, r3 := d[o*np:(o+1)*np], d[(o+1)*np:(o+2)*np], d[(o+2)*np:(o+3)*np], d[(o+3)*np:(o+4)*np]
+		var s0, s1, s2, s3 float32
+		for i := range r0 {
+			s0 += r0[i]
+			s1 += r1[i]
+			s2 += r2[i]
+			s3 += r3[i]
+		}
+		gb[o], gb[o+1], gb[o+2], gb[o+3] = s0, s1, s2, s3
+	}
+	for ; o < len(gb); o++ {
+		var s float32
+		for _, v := range d[o*np : (o+1)*np] {
+			s += v
+		}
+		gb[o] = s
+	}
 }
 
 // Pool2D is max or average pooling with a K×K window and stride K (PyTorch's default stride).

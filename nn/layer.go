@@ -180,9 +180,7 @@ func (a *Activation) Forward(c *Ctx, w, x []float32, n int) []float32 {
 	a.yb = y
 	switch a.Func {
 	case "relu":
-		for i, v := range x {
-			y[i] = max(v, 0)
-		}
+		tensor.ReLU(y, x)
 	case "tanh":
 		for i, v := range x {
 			y[i] = float32(math.Tanh(float64(v)))
@@ -217,24 +215,20 @@ func (a *Activation) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []
 	return dx
 }
 
+// adopt makes y, the output of a fused convolution (Model.fused), this layer's last output.
+func (a *Activation) adopt(y []float32) {
+	a.y, a.yb = y, y
+}
+
 // KeepRows implements RowKeeper.
 func (a *Activation) KeepRows(idx []int, n int) {
 	a.yk = gatherRows(a.yk, a.y, idx, len(a.y)/n)
 	a.yb = a.yk
 }
 
-// ReLUMask writes dx = dy where y > 0 and 0 where y = 0 (y is a ReLU output, never negative),
-// without branches: ReLU's on/off pattern is unpredictable, and mispredicted branches cost
-// more than the arithmetic.
-func ReLUMask(dx, dy, y []float32) {
-	y = y[:len(dy)]
-	dx = dx[:len(dy)]
-	for i, v := range dy {
-		m := math.Float32bits(y[i])       // 0 for +0, in (0, 2³¹) for y > 0
-		mask := -((m + 0x7fffffff) >> 31) // 0 or all ones
-		dx[i] = math.Float32frombits(math.Float32bits(v) & mask)
-	}
-}
+// ReLUMask writes dx = dy where y > 0 and 0 where y = 0 (y is a ReLU output, never negative);
+// it is tensor.ReLUMask.
+func ReLUMask(dx, dy, y []float32) { tensor.ReLUMask(dx, dy, y) }
 
 func sigmoid(v float32) float32 {
 	if v >= 0 {

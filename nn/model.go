@@ -143,6 +143,29 @@ func Build(spec Spec) (*Model, error) {
 	return m, nil
 }
 
+// fused reports whether layer i is a convolution whose ReLU (layer i+1) the model's own passes
+// (Forward, Grad, GradRows) compute inside it: the convolution writes the rectified output and
+// its Backward takes the gradient with respect to that output. Layers called one by one (as
+// package sharpness does) are never fused.
+func (m *Model) fused(i int) bool {
+	if i+1 >= len(m.Layers) {
+		return false
+	}
+	_, conv := m.Layers[i].(*Conv2D)
+	a, act := m.Layers[i+1].(*Activation)
+	return conv && act && a.Func == "relu"
+}
+
+// backward runs the layers' Backward passes from the output gradient d of rows rows.
+func (m *Model) backward(c *Ctx, w, g, d []float32, rows int) {
+	for i := len(m.Layers) - 1; i >= 0; i-- {
+		if i > 0 && m.fused(i-1) {
+			continue // the convolution below takes the ReLU's output gradient
+		}
+		d = m.Layers[i].Backward(c, w, g, d, rows, i > 0)
+	}
+}
+
 // Init returns a new parameter vector: "default" is PyTorch's default initialisation drawn from
 // seed, "zeros" is all zeros (sensible for linear and logistic regression only).
 func (m *Model) Init(how string, seed uint64) ([]float32, error) {
@@ -176,8 +199,14 @@ func (m *Model) InDim() int { return size(m.Spec.Input) }
 
 // Forward runs the layers on n rows x and returns the n × Outputs output rows.
 func (m *Model) Forward(c *Ctx, w, x []float32, n int) []float32 {
-	for _, l := range m.Layers {
-		x = l.Forward(c, w, x, n)
+	for i := 0; i < len(m.Layers); i++ {
+		if m.fused(i) {
+			x = m.Layers[i].(*Conv2D).forward(w, x, n, true)
+			m.Layers[i+1].(*Activation).adopt(x)
+			i++
+			continue
+		}
+		x = m.Layers[i].Forward(c, w, x, n)
 	}
 	m.out, m.n = x, n
 	return x
@@ -231,9 +260,7 @@ func (m *Model) GradRows(c *Ctx, w, g []float32, t Target, idx []int) float64 {
 		}
 		rows, d = n, m.dout
 	}
-	for i := len(m.Layers) - 1; i >= 0; i-- {
-		d = m.Layers[i].Backward(c, w, g, d, rows, i > 0)
-	}
+	m.backward(c, w, g, d, rows)
 	return loss
 }
 
@@ -323,10 +350,7 @@ func (m *Model) Grad(c *Ctx, w, g, x []float32, n int, t Target) (float64, int) 
 	if t.Labels != nil {
 		correct = Correct(out, n, k, t.Labels)
 	}
-	d := m.dout
-	for i := len(m.Layers) - 1; i >= 0; i-- {
-		d = m.Layers[i].Backward(c, w, g, d, n, i > 0)
-	}
+	m.backward(c, w, g, m.dout, n)
 	return loss, correct
 }
 

@@ -102,7 +102,26 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 		blasGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	gemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Threads())
+}
+
+// GemmSerial is Gemm on the calling goroutine alone, for callers that already run independent
+// products in parallel (a convolution's examples). It always uses the project's kernels (never
+// the openblas build's BLAS), and gives the same bits as Gemm does with them.
+func GemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	if m*n*k <= smallMACs {
+		gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	gemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 1)
 }
 
 // blasGemm, when set (build tag openblas, gemm_openblas.go), computes the products that are
@@ -233,7 +252,7 @@ func kBlock(k, kcm int) int {
 	return min(kc, k)
 }
 
-func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, nthreads int) {
 	kern := microKernel
 	mr, nr := kern.mr, kern.nr
 	kcm := kern.kc
@@ -246,7 +265,6 @@ func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 
 	rowG := max(1, cmp.Or(kern.taskRows, taskRows)/mr)
 	colG := max(1, cmp.Or(kern.taskCols, taskCols)/nr)
-	nthreads := Threads()
 	if m*n*k < parallelMinMACs || ceilDiv(mcb, rowG*mr)*ceilDiv(ncb, colG*nr) < 2 {
 		// Too little work, or a single compute task per block (e.g. a
 		// narrow product with a large tile).

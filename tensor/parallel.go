@@ -66,6 +66,20 @@ func Parallel(n, grain int, f func(lo, hi int)) {
 	parallelRun(n, ChunkSize(n, grain), Threads(), funcRunner(f))
 }
 
+// ParallelSlots is Parallel with the executing goroutine's slot passed to f: 0 for the caller,
+// and always below Threads() as read at the call, so that f can use per-slot scratch space
+// allocated for Threads() slots.
+func ParallelSlots(n, grain int, f func(slot, lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	parallelRun(n, ChunkSize(n, grain), Threads(), slotRunner(f))
+}
+
+type slotRunner func(slot, lo, hi int)
+
+func (f slotRunner) run(slot, lo, hi int) { f(slot, lo, hi) }
+
 // runner is the allocation-free form of a parallel body: slot identifies the
 // executing goroutine (0 for the caller, 1… for helpers, always < the
 // threads argument of parallelRun) so bodies can use per-slot scratch space.

@@ -87,3 +87,23 @@ func packBT8Asm(dst, src []float32, ldb, kb8, nr int) bool {
 
 //go:noescape
 func packBT8AVX2(kb int, src *float32, ldb int, dst *float32, nr int)
+
+//go:noescape
+func biasReLUAVX2(n int, bias float32, x *float32, relu bool)
+
+//go:noescape
+func reluAVX2(n int, x, y *float32)
+
+//go:noescape
+func reluMaskAVX2(n int, dx, dy, y *float32)
+
+func biasReLUAsm(x []float32, bias float32, relu bool) {
+	biasReLUAVX2(len(x), bias, unsafe.SliceData(x), relu)
+}
+
+func reluAsm(y, x []float32) { reluAVX2(len(x), unsafe.SliceData(x), unsafe.SliceData(y[:len(x)])) }
+
+func reluMaskAsm(dx, dy, y []float32) {
+	n := len(dy)
+	reluMaskAVX2(n, unsafe.SliceData(dx[:n]), unsafe.SliceData(dy), unsafe.SliceData(y[:n]))
+}

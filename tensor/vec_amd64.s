@@ -456,3 +456,104 @@ ptloop:
 ptdone:
 	VZEROUPPER
 	RET
+
+// func biasReLUAVX2(n int, bias float32, x *float32, relu bool)
+// x[i] = x[i] + bias, then, when relu is set, max(x[i], 0) with Go's rules: a NaN stays NaN and
+// −0 becomes +0 (VMAXPS with 0 first returns the NaN operand; adding +0 turns −0 into +0).
+TEXT ·biasReLUAVX2(SB), NOSPLIT, $0-25
+	MOVQ         n+0(FP), CX
+	VBROADCASTSS bias+8(FP), Y0
+	MOVQ         x+16(FP), DI
+	MOVBLZX      relu+24(FP), AX
+	VXORPS       Y3, Y3, Y3
+	TESTQ        AX, AX
+	JNZ          brloop
+
+baloop:
+	TESTQ   CX, CX
+	JLE     brdone
+	VADDPS  (DI), Y0, Y1
+	VADDPS  32(DI), Y0, Y2
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y2, 32(DI)
+	ADDQ    $64, DI
+	SUBQ    $16, CX
+	JMP     baloop
+
+brloop:
+	TESTQ   CX, CX
+	JLE     brdone
+	VADDPS  (DI), Y0, Y1
+	VADDPS  32(DI), Y0, Y2
+	VMAXPS  Y1, Y3, Y1  // Y1 = (0 > Y1) ? 0 : Y1
+	VMAXPS  Y2, Y3, Y2
+	VADDPS  Y3, Y1, Y1
+	VADDPS  Y3, Y2, Y2
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y2, 32(DI)
+	ADDQ    $64, DI
+	SUBQ    $16, CX
+	JMP     brloop
+
+brdone:
+	VZEROUPPER
+	RET
+
+// func reluAVX2(n int, x, y *float32)
+// y[i] = max(x[i], 0) with Go's rules (see biasReLUAVX2).
+TEXT ·reluAVX2(SB), NOSPLIT, $0-24
+	MOVQ   n+0(FP), CX
+	MOVQ   x+8(FP), SI
+	MOVQ   y+16(FP), DI
+	VXORPS Y3, Y3, Y3
+
+reluloop:
+	TESTQ   CX, CX
+	JLE     reludone
+	VMOVUPS (SI), Y1
+	VMOVUPS 32(SI), Y2
+	VMAXPS  Y1, Y3, Y1
+	VMAXPS  Y2, Y3, Y2
+	VADDPS  Y3, Y1, Y1
+	VADDPS  Y3, Y2, Y2
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y2, 32(DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	SUBQ    $16, CX
+	JMP     reluloop
+
+reludone:
+	VZEROUPPER
+	RET
+
+// func reluMaskAVX2(n int, dx, dy, y *float32)
+// dx[i] = dy[i] where the bits m of y[i] satisfy int32(m − 1) ≥ 0 (y > 0, a positive NaN, or
+// −0), else +0: exactly the rule of the Go loop.
+TEXT ·reluMaskAVX2(SB), NOSPLIT, $0-32
+	MOVQ   n+0(FP), CX
+	MOVQ   dx+8(FP), DI
+	MOVQ   dy+16(FP), SI
+	MOVQ   y+24(FP), BX
+	VPCMPEQD Y3, Y3, Y3 // −1 in every lane
+
+rmloop:
+	TESTQ     CX, CX
+	JLE       rmdone
+	VPADDD    (BX), Y3, Y1 // m − 1
+	VPADDD    32(BX), Y3, Y2
+	VPCMPGTD  Y3, Y1, Y1 // m − 1 > −1 as int32
+	VPCMPGTD  Y3, Y2, Y2
+	VPAND     (SI), Y1, Y1
+	VPAND     32(SI), Y2, Y2
+	VMOVDQU   Y1, (DI)
+	VMOVDQU   Y2, 32(DI)
+	ADDQ      $64, SI
+	ADDQ      $64, BX
+	ADDQ      $64, DI
+	SUBQ      $16, CX
+	JMP       rmloop
+
+rmdone:
+	VZEROUPPER
+	RET

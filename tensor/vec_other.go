@@ -23,3 +23,7 @@ func maxPool2Asm(y []float32, arg []int32, row0, row1 []float32, i0, i1 int32) {
 }
 
 func packBT8Asm(dst, src []float32, ldb, kb8, nr int) bool { return false }
+
+func biasReLUAsm(x []float32, bias float32, relu bool) { panic("unreachable") }
+func reluAsm(y, x []float32)                           { panic("unreachable") }
+func reluMaskAsm(dx, dy, y []float32)                  { panic("unreachable") }

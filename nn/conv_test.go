@@ -1,0 +1,124 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/samgo/sam/param"
+)
+
+// TestIm2colSame checks the one-copy-per-tap im2col and col2im of same convolutions against
+// the general row-segment loops, bit for bit, on shapes with every kernel size and padding that
+// keeps the size (and images narrower than the kernel), at a column offset inside a wider
+// matrix as Forward uses them.
+func TestIm2colSame(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, s := range []struct{ c, h, w, k int }{{1, 28, 28, 3}, {3, 5, 7, 3}, {2, 4, 4, 5}, {2, 2, 3, 5}, {1, 1, 1, 3}, {4, 6, 5, 1}, {2, 9, 3, 7}} {
+		l := &Conv2D{Out: 2, K: s.k, Pad: (s.k - 1) / 2}
+		if _, err := l.Build(&param.Layout{}, "c", []int{s.c, s.h, s.w}); err != nil {
+			t.Fatal(err)
+		}
+		if !l.same() {
+			t.Fatalf("%+v: not a same convolution", s)
+		}
+		in, p, ckk := s.c*s.h*s.w, l.oh*l.ow, s.c*s.k*s.k
+		x := make([]float32, in)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		const off, extra = 3, 5 // this example's columns start at off in rows of ld
+		ld := p + off + extra
+		got, want := make([]float32, ckk*ld), make([]float32, ckk*ld)
+		for i := range got { // garbage that the copies must overwrite
+			got[i], want[i] = float32(math.NaN()), float32(math.NaN())
+		}
+		l.im2colSame(x, got, off, ld)
+		l.im2colAny(x, want, off, ld)
+		for r := 0; r < ckk; r++ {
+			for j := off; j < off+p; j++ {
+				if math.Float32bits(got[r*ld+j]) != math.Float32bits(want[r*ld+j]) {
+					t.Fatalf("%+v: im2col row %d col %d: %v, want %v", s, r, j-off, got[r*ld+j], want[r*ld+j])
+				}
+			}
+		}
+		cols := make([]float32, ckk*ld)
+		for i := range cols {
+			cols[i] = float32(rng.NormFloat64())
+		}
+		cols2 := append([]float32(nil), cols...) // col2imSame zeroes wrapped entries of its input
+		dg, dw := make([]float32, in), make([]float32, in)
+		l.col2im(cols2, off, ld, dg)
+		l.col2imAny(cols, off, ld, dw)
+		for i := range dg {
+			if math.Float32bits(dg[i]) != math.Float32bits(dw[i]) {
+				t.Fatalf("%+v: col2im element %d: %v, want %v", s, i, dg[i], dw[i])
+			}
+		}
+	}
+}
+
+// TestConvReLUFused checks that the model's own passes, which compute a convolution's ReLU
+// inside it (Model.fused), give the same outputs and gradients, bit for bit, as the layers
+// called one by one (as package sharpness calls them), also on a subset of rows (GradRows).
+func TestConvReLUFused(t *testing.T) {
+	m, err := Build(Spec{Model: "cnn", Input: []int{2, 10, 10}, Outputs: 3, Loss: "ce"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.fused(0) || !m.fused(3) || m.fused(6) {
+		t.Fatal("the cnn's convolution+ReLU pairs are not fused")
+	}
+	w, _ := m.Init("default", 2)
+	const n = 6
+	rng := rand.New(rand.NewPCG(7, 8))
+	x := make([]float32, n*m.InDim())
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	labels := []int32{0, 1, 2, 2, 1, 0}
+	tg := Target{Labels: labels}
+	g := make([]float32, len(w))
+	loss, _ := m.Grad(&Ctx{Train: true}, w, g, x, n, tg)
+
+	// Layer by layer, unfused.
+	ref, err := Build(m.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := x
+	for _, l := range ref.Layers {
+		h = l.Forward(&Ctx{Train: true}, w, h, n)
+	}
+	d := make([]float32, n*3)
+	refLoss := ref.Loss.Eval(h, n, 3, tg, d)
+	gr := make([]float32, len(w))
+	for i := len(ref.Layers) - 1; i >= 0; i-- {
+		d = ref.Layers[i].Backward(&Ctx{Train: true}, w, gr, d, n, i > 0)
+	}
+	if loss != refLoss {
+		t.Fatalf("loss %v, layer by layer %v", loss, refLoss)
+	}
+	for i := range g {
+		if math.Float32bits(g[i]) != math.Float32bits(gr[i]) {
+			t.Fatalf("gradient %d: fused %v, layer by layer %v", i, g[i], gr[i])
+		}
+	}
+
+	// GradRows on rows 1, 4 after a fused forward equals Grad on those rows alone.
+	m.Forward(&Ctx{Train: true}, w, x, n)
+	gs := make([]float32, len(w))
+	ls := m.GradRows(&Ctx{Train: true}, w, gs, tg, []int{1, 4})
+	in := m.InDim()
+	x2 := append(append([]float32(nil), x[in:2*in]...), x[4*in:5*in]...)
+	g2 := make([]float32, len(w))
+	l2, _ := ref.Grad(&Ctx{Train: true}, w, g2, x2, 2, Target{Labels: []int32{labels[1], labels[4]}})
+	if math.Abs(ls-l2) > 1e-6*math.Abs(l2) {
+		t.Fatalf("GradRows loss %v, Grad on the rows %v", ls, l2)
+	}
+	for i := range gs {
+		if d := math.Abs(float64(gs[i] - g2[i])); d > 1e-5*(1+math.Abs(float64(g2[i]))) {
+			t.Fatalf("GradRows gradient %d: %v, Grad on the rows %v", i, gs[i], g2[i])
+		}
+	}
+}
