@@ -30,8 +30,9 @@ type Conv2D struct {
 	dymat, dcols, dx []float32 // dymat: [Out, n·OH·OW]; dcols: one [C·K·K, OH·OW] block per thread
 	cb, ck           []float32 // the columns Backward uses: cols, or the kept examples' (KeepRows)
 	n                int
-	relu             bool      // the last forward applied a ReLU (Model.fused)
-	yb, yk           []float32 // relu: the outputs that Backward masks with: y, or the kept rows
+	relu             bool           // the last forward applied a ReLU (Model.fused)
+	pw               tensor.PackedA // W (forward) or Wᵀ (backward), packed once per call
+	yb, yk           []float32      // relu: the outputs that Backward masks with: y, or the kept rows
 }
 
 // Build implements Layer.
@@ -92,12 +93,12 @@ func (l *Conv2D) forward(w, x []float32, n int, relu bool) []float32 {
 	if !l.NoBias {
 		b = l.B.Of(w)
 	}
-	wt := l.W.Of(w)
+	l.pw.Pack(false, l.Out, ckk, l.W.Of(w), ckk)
 	tensor.Parallel(n, 1, func(lo, hi int) {
 		for e := lo; e < hi; e++ {
 			l.im2col(x[e*in:(e+1)*in], l.cols, e*p, np)
 			ye := l.y[e*l.Out*p : (e+1)*l.Out*p]
-			tensor.GemmSerial(false, false, l.Out, p, ckk, 1, wt, ckk, l.cols[e*p:], np, 0, ye, p)
+			tensor.GemmSerialPacked(&l.pw, false, p, 1, l.cols[e*p:], np, 0, ye, p)
 			if b == nil && !relu {
 				continue
 			}
@@ -357,7 +358,7 @@ func (l *Conv2D) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []floa
 	l.dx = grow(l.dx, n*in)
 	slots := tensor.Threads()
 	l.dcols = grow(l.dcols, slots*ckk*p)
-	wt := l.W.Of(w)
+	l.pw.Pack(true, ckk, l.Out, l.W.Of(w), ckk) // Wᵀ
 	tensor.ParallelSlots(n, 1, func(slot, lo, hi int) {
 		dc := l.dcols[slot*ckk*p : (slot+1)*ckk*p]
 		for e := lo; e < hi; e++ {
@@ -366,7 +367,7 @@ func (l *Conv2D) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []floa
 			if l.relu {
 				de, ld = l.dymat[e*p:], np
 			}
-			tensor.GemmSerial(true, false, ckk, p, l.Out, 1, wt, ckk, de, ld, 0, dc, p)
+			tensor.GemmSerialPacked(&l.pw, false, p, 1, de, ld, 0, dc, p)
 			l.col2im(dc, 0, p, l.dx[e*in:(e+1)*in])
 		}
 	})
