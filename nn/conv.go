@@ -32,6 +32,8 @@ type Conv2D struct {
 	n                int
 	relu             bool           // the last forward applied a ReLU (Model.fused)
 	pw               tensor.PackedA // W (forward) or Wᵀ (backward), packed once per call
+	pool             *Pool2D        // the last forward pooled its output with this layer (Model.fused)
+	ys               []float32      // pool: one example's output block per thread
 	yb, yk           []float32      // relu: the outputs that Backward masks with: y, or the kept rows
 }
 
@@ -72,45 +74,64 @@ func (l *Conv2D) Init(w []float32, rng *rand.Rand) {
 
 // Forward implements Layer.
 func (l *Conv2D) Forward(c *Ctx, w, x []float32, n int) []float32 {
-	return l.forward(w, x, n, false)
+	return l.forward(w, x, n, false, nil)
 }
 
 // forward computes the n examples' outputs, each as one GEMM W·cols_e written straight into
 // its [Out, OH·OW] block of the NCHW output (the im2col columns of every example are kept in
 // cols for the weight gradient), with the bias and, when relu is set, a ReLU applied to each
-// example's block while it is in cache. Every output element is the same k-ordered sum as one
-// GEMM over the whole batch would give.
-func (l *Conv2D) forward(w, x []float32, n int, relu bool) []float32 {
-	l.n, l.relu = n, relu
+// example's block while it is in cache. With pool (2×2 max pooling after the ReLU) the block
+// goes to a per-thread buffer instead and only its pooled values and their arg-max positions
+// are written (into pool's buffers), and forward returns pool's output. Every value is the
+// same as the layers one by one give.
+func (l *Conv2D) forward(w, x []float32, n int, relu bool, pool *Pool2D) []float32 {
+	l.n, l.relu, l.pool = n, relu, pool
 	ckk, p := l.c*l.K*l.K, l.oh*l.ow
 	np := n * p
 	l.cols = grow(l.cols, ckk*np)
 	l.cb = l.cols
 	in := l.c * l.h * l.w
-	l.y = grow(l.y, n*l.Out*p)
-	l.yb = l.y
+	var pout int
+	if pool != nil {
+		pout = pool.prepare(n)
+		l.yb = pool.y
+		l.ys = grow(l.ys, tensor.Threads()*l.Out*p)
+	} else {
+		l.y = grow(l.y, n*l.Out*p)
+		l.yb = l.y
+	}
 	var b []float32
 	if !l.NoBias {
 		b = l.B.Of(w)
 	}
 	l.pw.Pack(false, l.Out, ckk, l.W.Of(w), ckk)
-	tensor.Parallel(n, 1, func(lo, hi int) {
+	tensor.ParallelSlots(n, 1, func(slot, lo, hi int) {
 		for e := lo; e < hi; e++ {
 			l.im2col(x[e*in:(e+1)*in], l.cols, e*p, np)
-			ye := l.y[e*l.Out*p : (e+1)*l.Out*p]
-			tensor.GemmSerialPacked(&l.pw, false, p, 1, l.cols[e*p:], np, 0, ye, p)
-			if b == nil && !relu {
-				continue
+			var ye []float32
+			if pool != nil {
+				ye = l.ys[slot*l.Out*p : (slot+1)*l.Out*p]
+			} else {
+				ye = l.y[e*l.Out*p : (e+1)*l.Out*p]
 			}
-			for o := 0; o < l.Out; o++ {
-				bias := float32(0)
-				if b != nil {
-					bias = b[o]
+			tensor.GemmSerialPacked(&l.pw, false, p, 1, l.cols[e*p:], np, 0, ye, p)
+			if b != nil || relu {
+				for o := 0; o < l.Out; o++ {
+					bias := float32(0)
+					if b != nil {
+						bias = b[o]
+					}
+					tensor.AddBias(ye[o*p:(o+1)*p], bias, relu)
 				}
-				tensor.AddBias(ye[o*p:(o+1)*p], bias, relu)
+			}
+			if pool != nil {
+				pool.max2x2(ye, pool.y[e*pout:(e+1)*pout], pool.arg[e*pout:(e+1)*pout])
 			}
 		}
 	})
+	if pool != nil {
+		return pool.y
+	}
 	return l.y
 }
 
@@ -321,7 +342,11 @@ func (l *Conv2D) KeepRows(idx []int, n int) {
 		}
 	}
 	l.cb = l.ck
-	if l.relu {
+	switch {
+	case l.pool != nil:
+		l.yk = gatherRows(l.yk, l.pool.y, idx, l.Out*l.pool.oh*l.pool.ow)
+		l.yb = l.yk
+	case l.relu:
 		l.yk = gatherRows(l.yk, l.y, idx, l.Out*p)
 		l.yb = l.yk
 	}
@@ -334,6 +359,10 @@ func (l *Conv2D) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []floa
 	l.dymat = grow(l.dymat, l.Out*np)
 	tensor.Parallel(n, 1, func(lo, hi int) {
 		for e := lo; e < hi; e++ {
+			if l.pool != nil {
+				l.unpool(dy, e, np)
+				continue
+			}
 			for o := 0; o < l.Out; o++ {
 				src := dy[(e*l.Out+o)*p : (e*l.Out+o+1)*p]
 				dst := l.dymat[o*np+e*p : o*np+(e+1)*p]
@@ -363,15 +392,39 @@ func (l *Conv2D) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []floa
 		dc := l.dcols[slot*ckk*p : (slot+1)*ckk*p]
 		for e := lo; e < hi; e++ {
 			// dy_e, or its ReLU-masked copy in dymat's columns of example e
-			de, ld := dy[e*l.Out*p:(e+1)*l.Out*p], p
-			if l.relu {
-				de, ld = l.dymat[e*p:], np
+			de, ld := l.dymat[e*p:], np
+			if !l.relu {
+				de, ld = dy[e*l.Out*p:(e+1)*l.Out*p], p
 			}
 			tensor.GemmSerialPacked(&l.pw, false, p, 1, de, ld, 0, dc, p)
 			l.col2im(dc, 0, p, l.dx[e*in:(e+1)*in])
 		}
 	})
 	return l.dx
+}
+
+// unpool writes example e's columns of dymat for a convolution fused with ReLU and 2×2 max
+// pooling, from dy, the gradient with respect to the pooled output: each pooled value's
+// gradient goes to its arg-max position, where the ReLU passes it if that value is positive,
+// and 0 everywhere else; as pooling's and then ReLU's Backward would compute it (0 + v, then
+// the mask).
+func (l *Conv2D) unpool(dy []float32, e, np int) {
+	p := l.oh * l.ow
+	q := l.pool.oh * l.pool.ow
+	ab := l.pool.ab
+	for o := 0; o < l.Out; o++ {
+		dst := l.dymat[o*np+e*p : o*np+(e+1)*p]
+		clear(dst)
+		base := int32(o * p)
+		r := (e*l.Out + o) * q
+		src, args, ys := dy[r:r+q], ab[r:r+q], l.yb[r:r+q]
+		for j, v := range src {
+			t := float32(0) + v
+			m := math.Float32bits(ys[j])
+			mask := -((m + 0x7fffffff) >> 31)
+			dst[args[j]-base] = math.Float32frombits(math.Float32bits(t) & mask)
+		}
+	}
 }
 
 // biasGrad sets gb[o] to the sum of row o of d (rows of length np), each a float32 sum in
@@ -433,14 +486,7 @@ func (l *Pool2D) Init([]float32, *rand.Rand) {}
 
 // Forward implements Layer.
 func (l *Pool2D) Forward(c *Ctx, w, x []float32, n int) []float32 {
-	in, out := l.c*l.h*l.w, l.c*l.oh*l.ow
-	l.y = grow(l.y, n*out)
-	if !l.Avg && cap(l.arg) < n*out {
-		l.arg = make([]int32, n*out)
-	}
-	if !l.Avg {
-		l.ab = l.arg[:n*out]
-	}
+	in, out := l.c*l.h*l.w, l.prepare(n)
 	kh, kw := l.K, l.K
 	if l.Global {
 		kh, kw = l.h, l.w
@@ -480,6 +526,20 @@ func (l *Pool2D) Forward(c *Ctx, w, x []float32, n int) []float32 {
 		}
 	})
 	return l.y
+}
+
+// prepare sizes the output (and arg-max) buffers for n examples and returns the output size
+// of one.
+func (l *Pool2D) prepare(n int) int {
+	out := l.c * l.oh * l.ow
+	l.y = grow(l.y, n*out)
+	if !l.Avg && cap(l.arg) < n*out {
+		l.arg = make([]int32, n*out)
+	}
+	if !l.Avg {
+		l.ab = l.arg[:n*out]
+	}
+	return out
 }
 
 // max2x2 is the common 2×2 max pooling of one example, with the arg-max index of each output.

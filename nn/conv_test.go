@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -66,9 +67,34 @@ func TestConvReLUFused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !m.fused(0) || !m.fused(3) || m.fused(6) {
-		t.Fatal("the cnn's convolution+ReLU pairs are not fused")
+	if m.fused(0) != 2 || m.fused(3) != 2 || m.fused(6) != 0 {
+		t.Fatal("the cnn's convolution+ReLU+pooling triples are not fused")
 	}
+	testFused(t, m, func() *Model { r, _ := Build(m.Spec); return r })
+	// A convolution and ReLU without pooling (fused(0) == 1), with a strided second convolution.
+	build := func() *Model {
+		r, _ := Build(Spec{Model: "cnn", Input: []int{2, 10, 10}, Outputs: 3, Loss: "ce"})
+		r.Layers = []Layer{&Conv2D{Out: 4, K: 3, Pad: 1}, &Activation{Func: "relu"}, &Conv2D{Out: 3, K: 3, Stride: 2}, &Activation{Func: "relu"}, &Dense{Out: 3}}
+		r.Layout = param.Layout{}
+		shape := []int{2, 10, 10}
+		for i, l := range r.Layers {
+			var err error
+			if shape, err = l.Build(&r.Layout, fmt.Sprintf("l%d", i), shape); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return r
+	}
+	m2 := build()
+	if m2.fused(0) != 1 || m2.fused(2) != 1 {
+		t.Fatal("convolution+ReLU pairs are not fused")
+	}
+	testFused(t, m2, build)
+}
+
+// testFused compares m's own passes with m's layers called one by one on a twin from build.
+func testFused(t *testing.T, m *Model, build func() *Model) {
+	t.Helper()
 	w, _ := m.Init("default", 2)
 	const n = 6
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -82,10 +108,7 @@ func TestConvReLUFused(t *testing.T) {
 	loss, _ := m.Grad(&Ctx{Train: true}, w, g, x, n, tg)
 
 	// Layer by layer, unfused.
-	ref, err := Build(m.Spec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ref := build()
 	h := x
 	for _, l := range ref.Layers {
 		h = l.Forward(&Ctx{Train: true}, w, h, n)

@@ -65,23 +65,17 @@ func BenchmarkLayerTimes(b *testing.B) {
 		h := x
 		for i := 0; i < len(m.Layers); i++ {
 			t0 := now()
-			if m.fused(i) { // as Model.Forward: the ReLU inside the convolution, timed with it
-				h = m.Layers[i].(*Conv2D).forward(w, h, n, true)
-				m.Layers[i+1].(*Activation).adopt(h)
-			} else {
-				h = m.Layers[i].Forward(c, w, h, n)
-			}
+			var k int
+			h, k = m.forwardAt(c, w, h, n, i) // fused layers are timed with the first
 			if it > 0 {
 				fw[i] += since(t0)
 			}
-			if m.fused(i) {
-				i++
-			}
+			i += k
 		}
 		m.Loss.Eval(h, n, spec.Outputs, Target{Labels: labels}, dout)
 		d := dout
 		for i := len(m.Layers) - 1; i >= 0; i-- {
-			if i > 0 && m.fused(i-1) {
+			if m.fusedInto(i) {
 				continue
 			}
 			t0 := now()

@@ -143,24 +143,54 @@ func Build(spec Spec) (*Model, error) {
 	return m, nil
 }
 
-// fused reports whether layer i is a convolution whose ReLU (layer i+1) the model's own passes
-// (Forward, Grad, GradRows) compute inside it: the convolution writes the rectified output and
+// fused returns how many layers after layer i the model's own passes (Forward, Grad, GradRows)
+// compute inside layer i: 1 for a convolution followed by a ReLU, 2 for a convolution, ReLU and
+// 2×2 max pooling, else 0. The convolution then writes the rectified (and pooled) output, and
 // its Backward takes the gradient with respect to that output. Layers called one by one (as
 // package sharpness does) are never fused.
-func (m *Model) fused(i int) bool {
+func (m *Model) fused(i int) int {
 	if i+1 >= len(m.Layers) {
-		return false
+		return 0
 	}
 	_, conv := m.Layers[i].(*Conv2D)
 	a, act := m.Layers[i+1].(*Activation)
-	return conv && act && a.Func == "relu"
+	if !conv || !act || a.Func != "relu" {
+		return 0
+	}
+	if i+2 < len(m.Layers) {
+		if p, ok := m.Layers[i+2].(*Pool2D); ok && p.K == 2 && !p.Avg && !p.Global {
+			return 2
+		}
+	}
+	return 1
+}
+
+// forwardAt runs layer i's Forward, or the fused layers from i (Model.fused), and returns the
+// output and how many layers after i it computed.
+func (m *Model) forwardAt(c *Ctx, w, x []float32, n, i int) ([]float32, int) {
+	switch m.fused(i) {
+	case 1:
+		x = m.Layers[i].(*Conv2D).forward(w, x, n, true, nil)
+		m.Layers[i+1].(*Activation).adopt(x)
+		return x, 1
+	case 2:
+		x = m.Layers[i].(*Conv2D).forward(w, x, n, true, m.Layers[i+2].(*Pool2D))
+		m.Layers[i+1].(*Activation).adopt(nil)
+		return x, 2
+	}
+	return m.Layers[i].Forward(c, w, x, n), 0
+}
+
+// fusedInto reports whether layer i is computed inside an earlier layer (Model.fused).
+func (m *Model) fusedInto(i int) bool {
+	return i > 0 && m.fused(i-1) > 0 || i > 1 && m.fused(i-2) == 2
 }
 
 // backward runs the layers' Backward passes from the output gradient d of rows rows.
 func (m *Model) backward(c *Ctx, w, g, d []float32, rows int) {
 	for i := len(m.Layers) - 1; i >= 0; i-- {
-		if i > 0 && m.fused(i-1) {
-			continue // the convolution below takes the ReLU's output gradient
+		if m.fusedInto(i) {
+			continue // the convolution below takes this layer's output gradient
 		}
 		d = m.Layers[i].Backward(c, w, g, d, rows, i > 0)
 	}
@@ -200,13 +230,9 @@ func (m *Model) InDim() int { return size(m.Spec.Input) }
 // Forward runs the layers on n rows x and returns the n × Outputs output rows.
 func (m *Model) Forward(c *Ctx, w, x []float32, n int) []float32 {
 	for i := 0; i < len(m.Layers); i++ {
-		if m.fused(i) {
-			x = m.Layers[i].(*Conv2D).forward(w, x, n, true)
-			m.Layers[i+1].(*Activation).adopt(x)
-			i++
-			continue
-		}
-		x = m.Layers[i].Forward(c, w, x, n)
+		var k int
+		x, k = m.forwardAt(c, w, x, n, i)
+		i += k
 	}
 	m.out, m.n = x, n
 	return x
@@ -249,7 +275,10 @@ func (m *Model) GradRows(c *Ctx, w, g []float32, t Target, idx []int) float64 {
 	loss := m.Loss.Eval(m.sel, len(idx), k, tt, m.dsel)
 	rows, d := len(idx), m.dsel
 	if m.rowwise() {
-		for _, l := range m.Layers {
+		for i, l := range m.Layers {
+			if i > 0 && m.fused(i-1) > 0 {
+				continue // a ReLU inside the convolution, which keeps what it needs
+			}
 			l.(RowKeeper).KeepRows(idx, n)
 		}
 	} else {
