@@ -18,23 +18,29 @@ func chw(in []int, layer string) (c, h, w int, err error) {
 }
 
 // Conv2D is a 2-D convolution with square kernels, weight [Out, C, K, K] (PyTorch's layout),
-// on NCHW activations: one GEMM per example on im2col columns for the output and for the input
-// gradient, one GEMM over the whole batch for the weight gradient.
+// on NCHW activations. Layout and loops are chosen so that no batch-sized intermediate goes
+// through memory: the output is one GEMM per example (W·cols_e) on the example's im2col
+// columns in a per-thread buffer, written straight into the example's [Out, OH·OW] block
+// (bias, ReLU and pooling applied while it is in cache); Backward rebuilds the columns of a
+// few examples at a time (a chunk of about 1,024 output pixels) and multiplies them by the
+// chunk's output gradient for the weight gradient, and by Wᵀ for each example's input gradient
+// (col2im). The weight gradient is summed chunk by chunk in a fixed grouping that depends on
+// the batch size only, so results do not depend on the thread count.
 type Conv2D struct {
 	Out, K, Stride, Pad int
 	NoBias              bool
 
-	c, h, w, oh, ow  int
-	W, B             param.Span
-	cols, y          []float32 // cols: [C·K·K, n·OH·OW]
-	dymat, dcols, dx []float32 // dymat: [Out, n·OH·OW]; dcols: one [C·K·K, OH·OW] block per thread
-	cb, ck           []float32 // the columns Backward uses: cols, or the kept examples' (KeepRows)
-	n                int
-	relu             bool           // the last forward applied a ReLU (Model.fused)
-	pw               tensor.PackedA // W (forward) or Wᵀ (backward), packed once per call
-	pool             *Pool2D        // the last forward pooled its output with this layer (Model.fused)
-	ys               []float32      // pool: one example's output block per thread
-	yb, yk           []float32      // relu: the outputs that Backward masks with: y, or the kept rows
+	c, h, w, oh, ow int
+	W, B            param.Span
+	x, xk           []float32 // the last input (not owned), or its kept rows (KeepRows)
+	y, dx           []float32
+	n               int
+	relu            bool           // the last forward applied a ReLU (Model.fused)
+	pool            *Pool2D        // the last forward pooled its output with this layer (Model.fused)
+	yb, yk          []float32      // relu: the outputs that Backward masks with: y (or pool's), or the kept rows
+	pw              tensor.PackedA // W (forward) or Wᵀ (backward), packed once per call
+	scratch         []float32      // per thread: columns, output gradient and input-gradient columns of a chunk
+	part            []float32      // per group of chunks: partial weight and bias gradients
 }
 
 // Build implements Layer.
@@ -87,34 +93,36 @@ func (l *Conv2D) Forward(c *Ctx, w, x []float32, n int) []float32 {
 func (l *Conv2D) forward(w, x []float32, n int, relu bool, pool *Pool2D) []float32 {
 	l.n, l.relu, l.pool = n, relu, pool
 	ckk, p := l.c*l.K*l.K, l.oh*l.ow
-	np := n * p
-	l.cols = grow(l.cols, ckk*np)
-	l.cb = l.cols
 	in := l.c * l.h * l.w
+	l.x = x[:n*in]
 	var pout int
+	per := ckk * p // per thread: one example's columns, and its output block when pooling
 	if pool != nil {
 		pout = pool.prepare(n)
 		l.yb = pool.y
-		l.ys = grow(l.ys, tensor.Threads()*l.Out*p)
+		per += l.Out * p
 	} else {
 		l.y = grow(l.y, n*l.Out*p)
 		l.yb = l.y
 	}
+	l.scratch = grow(l.scratch, tensor.Threads()*per)
 	var b []float32
 	if !l.NoBias {
 		b = l.B.Of(w)
 	}
 	l.pw.Pack(false, l.Out, ckk, l.W.Of(w), ckk)
 	tensor.ParallelSlots(n, 1, func(slot, lo, hi int) {
+		buf := l.scratch[slot*per : (slot+1)*per]
+		cols := buf[:ckk*p]
 		for e := lo; e < hi; e++ {
-			l.im2col(x[e*in:(e+1)*in], l.cols, e*p, np)
+			l.im2col(x[e*in:(e+1)*in], cols, 0, p)
 			var ye []float32
 			if pool != nil {
-				ye = l.ys[slot*l.Out*p : (slot+1)*l.Out*p]
+				ye = buf[ckk*p:]
 			} else {
 				ye = l.y[e*l.Out*p : (e+1)*l.Out*p]
 			}
-			tensor.GemmSerialPacked(&l.pw, false, p, 1, l.cols[e*p:], np, 0, ye, p)
+			tensor.GemmSerialPacked(&l.pw, false, p, 1, cols, p, 0, ye, p)
 			if b != nil || relu {
 				for o := 0; o < l.Out; o++ {
 					bias := float32(0)
@@ -238,13 +246,16 @@ func (l *Conv2D) zeroWrapped(dst []float32, kj, r0, r1 int) {
 	if lo == 0 && hi == l.ow {
 		return
 	}
-	for oi := r0; oi < r1; oi++ {
-		r := dst[oi*l.ow : (oi+1)*l.ow]
-		for j := 0; j < lo; j++ {
-			r[j] = 0
+	ow := l.ow
+	rows := dst[r0*ow : r1*ow]
+	for j := 0; j < lo; j++ {
+		for q := j; q < len(rows); q += ow {
+			rows[q] = 0
 		}
-		for j := hi; j < len(r); j++ {
-			r[j] = 0
+	}
+	for j := hi; j < ow; j++ {
+		for q := j; q < len(rows); q += ow {
+			rows[q] = 0
 		}
 	}
 }
@@ -331,17 +342,12 @@ func (l *Conv2D) col2imAny(cols []float32, off, ld int, dx []float32) {
 	}
 }
 
-// KeepRows implements RowKeeper: the kept examples' column blocks, in every row of cols.
+// KeepRows implements RowKeeper: the kept examples' inputs (and the outputs a fused ReLU
+// masks with).
 func (l *Conv2D) KeepRows(idx []int, n int) {
-	ckk, p := l.c*l.K*l.K, l.oh*l.ow
-	np, kp := n*p, len(idx)*p
-	l.ck = grow(l.ck, ckk*kp)
-	for r := range ckk {
-		for j, e := range idx {
-			copy(l.ck[r*kp+j*p:r*kp+(j+1)*p], l.cols[r*np+e*p:r*np+(e+1)*p])
-		}
-	}
-	l.cb = l.ck
+	p := l.oh * l.ow
+	l.xk = gatherRows(l.xk, l.x, idx, l.c*l.h*l.w)
+	l.x = l.xk
 	switch {
 	case l.pool != nil:
 		l.yk = gatherRows(l.yk, l.pool.y, idx, l.Out*l.pool.oh*l.pool.ow)
@@ -352,88 +358,97 @@ func (l *Conv2D) KeepRows(idx []int, n int) {
 	}
 }
 
+// chunking returns the examples per chunk (about 1,024 output pixels, at most 16 examples)
+// and the chunks per group of Backward for n examples: at most 8 groups, each with its own
+// partial weight gradient. Both depend on the layer's shape and n only.
+func (l *Conv2D) chunking(n int) (per, chunksPerGroup int) {
+	p := l.oh * l.ow
+	per = min(n, max(1, min(16, 1024/p)))
+	chunks := (n + per - 1) / per
+	return per, (chunks + 7) / 8
+}
+
 // Backward implements Layer.
 func (l *Conv2D) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []float32 {
-	ckk, p := l.c*l.K*l.K, l.oh*l.ow
-	np := n * p
-	l.dymat = grow(l.dymat, l.Out*np)
-	tensor.Parallel(n, 1, func(lo, hi int) {
-		for e := lo; e < hi; e++ {
-			if l.pool != nil {
-				l.unpool(dy, e, np)
-				continue
-			}
-			for o := 0; o < l.Out; o++ {
-				src := dy[(e*l.Out+o)*p : (e*l.Out+o+1)*p]
-				dst := l.dymat[o*np+e*p : o*np+(e+1)*p]
-				if l.relu {
-					ReLUMask(dst, src, l.yb[(e*l.Out+o)*p:])
-				} else {
-					copy(dst, src)
+	ckk, p, in := l.c*l.K*l.K, l.oh*l.ow, l.c*l.h*l.w
+	per, cpg := l.chunking(n)
+	chunks := (n + per - 1) / per
+	groups := (chunks + cpg - 1) / cpg
+	ld := per * p // row length of a chunk's matrices
+	nb := 0
+	if !l.NoBias {
+		nb = l.Out
+	}
+	psz := l.Out*ckk + nb
+	l.part = grow(l.part, groups*psz)
+	ssz := (ckk + l.Out) * ld
+	if needDX {
+		ssz += ckk * p
+		l.dx = grow(l.dx, n*in)
+		l.pw.Pack(true, ckk, l.Out, l.W.Of(w), ckk) // Wᵀ
+	}
+	l.scratch = grow(l.scratch, tensor.Threads()*ssz)
+	tensor.ParallelSlots(groups, 1, func(slot, lo, hi int) {
+		buf := l.scratch[slot*ssz : (slot+1)*ssz]
+		cols, d := buf[:ckk*ld], buf[ckk*ld:(ckk+l.Out)*ld]
+		for gi := lo; gi < hi; gi++ {
+			part := l.part[gi*psz : (gi+1)*psz]
+			gw, gb := part[:l.Out*ckk], part[l.Out*ckk:]
+			clear(gb)
+			for ci := gi * cpg; ci < min((gi+1)*cpg, chunks); ci++ {
+				e0, e1 := ci*per, min((ci+1)*per, n)
+				m := (e1 - e0) * p
+				for e := e0; e < e1; e++ {
+					l.im2col(l.x[e*in:(e+1)*in], cols, (e-e0)*p, ld)
+					l.outGrad(dy, e, d, (e-e0)*p, ld)
+				}
+				beta := float32(1)
+				if ci == gi*cpg {
+					beta = 0
+				}
+				// The weight gradient transposed, colsᵀ-by-dᵀ: [C·K·K, Out] tiles the
+				// micro-kernel better than [Out, C·K·K] (few output channels, or a 1-channel
+				// input), with the same sums.
+				tensor.GemmSerial(false, true, ckk, l.Out, m, 1, cols, ld, d, ld, beta, gw, l.Out)
+				rowSums(gb, d, ld, m)
+				if !needDX {
+					continue
+				}
+				dc := buf[(ckk+l.Out)*ld:]
+				for e := e0; e < e1; e++ {
+					tensor.GemmSerialPacked(&l.pw, false, p, 1, d[(e-e0)*p:], ld, 0, dc, p)
+					l.col2im(dc, 0, p, l.dx[e*in:(e+1)*in])
 				}
 			}
 		}
 	})
-	if !l.NoBias {
-		biasGrad(l.B.Of(g), l.dymat, np)
+	// The groups' partial gradients, added in group order (into the first), then transposed.
+	sum := l.part[:psz]
+	for gi := 1; gi < groups; gi++ {
+		tensor.Axpy(1, l.part[gi*psz:(gi+1)*psz], sum)
 	}
-	tensor.Gemm(false, true, l.Out, ckk, np, 1, l.dymat, np, l.cb, np, 0, l.W.Of(g), ckk)
+	gw := l.W.Of(g)
+	for k := 0; k < ckk; k++ {
+		for o, v := range sum[k*l.Out : (k+1)*l.Out] {
+			gw[o*ckk+k] = v
+		}
+	}
+	if nb > 0 {
+		copy(l.B.Of(g), sum[l.Out*ckk:])
+	}
 	if !needDX {
 		return nil
 	}
-	// dx, example by example: its columns' gradient Wᵀ·dy_e in a per-thread buffer (in cache),
-	// added back into the image by col2im.
-	in := l.c * l.h * l.w
-	l.dx = grow(l.dx, n*in)
-	slots := tensor.Threads()
-	l.dcols = grow(l.dcols, slots*ckk*p)
-	l.pw.Pack(true, ckk, l.Out, l.W.Of(w), ckk) // Wᵀ
-	tensor.ParallelSlots(n, 1, func(slot, lo, hi int) {
-		dc := l.dcols[slot*ckk*p : (slot+1)*ckk*p]
-		for e := lo; e < hi; e++ {
-			// dy_e, or its ReLU-masked copy in dymat's columns of example e
-			de, ld := l.dymat[e*p:], np
-			if !l.relu {
-				de, ld = dy[e*l.Out*p:(e+1)*l.Out*p], p
-			}
-			tensor.GemmSerialPacked(&l.pw, false, p, 1, de, ld, 0, dc, p)
-			l.col2im(dc, 0, p, l.dx[e*in:(e+1)*in])
-		}
-	})
 	return l.dx
 }
 
-// unpool writes example e's columns of dymat for a convolution fused with ReLU and 2×2 max
-// pooling, from dy, the gradient with respect to the pooled output: each pooled value's
-// gradient goes to its arg-max position, where the ReLU passes it if that value is positive,
-// and 0 everywhere else; as pooling's and then ReLU's Backward would compute it (0 + v, then
-// the mask).
-func (l *Conv2D) unpool(dy []float32, e, np int) {
-	p := l.oh * l.ow
-	q := l.pool.oh * l.pool.ow
-	ab := l.pool.ab
-	for o := 0; o < l.Out; o++ {
-		dst := l.dymat[o*np+e*p : o*np+(e+1)*p]
-		clear(dst)
-		base := int32(o * p)
-		r := (e*l.Out + o) * q
-		src, args, ys := dy[r:r+q], ab[r:r+q], l.yb[r:r+q]
-		for j, v := range src {
-			t := float32(0) + v
-			m := math.Float32bits(ys[j])
-			mask := -((m + 0x7fffffff) >> 31)
-			dst[args[j]-base] = math.Float32frombits(math.Float32bits(t) & mask)
-		}
-	}
-}
-
-// biasGrad sets gb[o] to the sum of row o of d (rows of length np), each a float32 sum in
-// index order; four rows at a time, so that the four dependency chains overlap.
-func biasGrad(gb, d []float32, np int) {
+// rowSums adds to gb[o] the first m entries of row o of d (row stride ld), each a float32 sum
+// in index order; four rows at a time, so that their dependency chains overlap.
+func rowSums(gb, d []float32, ld, m int) {
 	o := 0
 	for ; o+4 <= len(gb); o += 4 {
-		r0, r1, r2, r3 := d[o*np:(o+1)*np], d[(o+1)*np:(o+2)*np], d[(o+2)*np:(o+3)*np], d[(o+3)*np:(o+4)*np]
-		var s0, s1, s2, s3 float32
+		r0, r1, r2, r3 := d[o*ld:o*ld+m], d[(o+1)*ld:(o+1)*ld+m], d[(o+2)*ld:(o+2)*ld+m], d[(o+3)*ld:(o+3)*ld+m]
+		s0, s1, s2, s3 := gb[o], gb[o+1], gb[o+2], gb[o+3]
 		for i := range r0 {
 			s0 += r0[i]
 			s1 += r1[i]
@@ -443,11 +458,41 @@ func biasGrad(gb, d []float32, np int) {
 		gb[o], gb[o+1], gb[o+2], gb[o+3] = s0, s1, s2, s3
 	}
 	for ; o < len(gb); o++ {
-		var s float32
-		for _, v := range d[o*np : (o+1)*np] {
+		s := gb[o]
+		for _, v := range d[o*ld : o*ld+m] {
 			s += v
 		}
 		gb[o] = s
+	}
+}
+
+// outGrad writes example e's gradient with respect to the convolution's output (before any
+// fused ReLU and pooling) into columns off..off+OH·OW of d (row stride ld), from dy, the
+// gradient with respect to the layer's output: a copy, the ReLU-masked copy, or (with
+// pooling) each pooled value's gradient at its arg-max position where the ReLU passes it and 0
+// elsewhere, as pooling's and then ReLU's Backward compute it (0 + v, then the mask).
+func (l *Conv2D) outGrad(dy []float32, e int, d []float32, off, ld int) {
+	p := l.oh * l.ow
+	for o := 0; o < l.Out; o++ {
+		dst := d[o*ld+off : o*ld+off+p]
+		switch {
+		case l.pool != nil:
+			q := l.pool.oh * l.pool.ow
+			clear(dst)
+			base := int32(o * p)
+			r := (e*l.Out + o) * q
+			src, args, ys := dy[r:r+q], l.pool.ab[r:r+q], l.yb[r:r+q]
+			for j, v := range src {
+				t := float32(0) + v
+				m := math.Float32bits(ys[j])
+				mask := -((m + 0x7fffffff) >> 31)
+				dst[args[j]-base] = math.Float32frombits(math.Float32bits(t) & mask)
+			}
+		case l.relu:
+			tensor.ReLUMask(dst, dy[(e*l.Out+o)*p:(e*l.Out+o+1)*p], l.yb[(e*l.Out+o)*p:])
+		default:
+			copy(dst, dy[(e*l.Out+o)*p:(e*l.Out+o+1)*p])
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/samgo/sam/param"
+	"github.com/samgo/sam/tensor"
 )
 
 // TestIm2colSame checks the one-copy-per-tap im2col and col2im of same convolutions against
@@ -142,6 +143,50 @@ func testFused(t *testing.T, m *Model, build func() *Model) {
 	for i := range gs {
 		if d := math.Abs(float64(gs[i] - g2[i])); d > 1e-5*(1+math.Abs(float64(g2[i]))) {
 			t.Fatalf("GradRows gradient %d: %v, Grad on the rows %v", i, gs[i], g2[i])
+		}
+	}
+}
+
+// TestConvThreads: the gradients of the convolutional models are bit-identical on 1, 2, 3 and
+// 7 threads (the weight gradient's chunk grouping depends on the batch size only), for batch
+// sizes that give uneven chunks and groups.
+func TestConvThreads(t *testing.T) {
+	for _, spec := range []Spec{
+		{Model: "cnn", Input: []int{1, 12, 12}, Outputs: 4, Loss: "ce"},
+		{Model: "resnet", Input: []int{3, 8, 8}, Outputs: 4, Loss: "ce"},
+		{Model: "wrn", Input: []int{3, 8, 8}, Outputs: 4, Loss: "ce", Depth: 10, Width: 1},
+	} {
+		for _, n := range []int{1, 37, 130} {
+			var ref []float32
+			for _, th := range []int{1, 2, 3, 7} {
+				old := tensor.SetThreads(th)
+				m, err := Build(spec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				w, _ := m.Init("default", 3)
+				rng := rand.New(rand.NewPCG(uint64(n), 1))
+				x := make([]float32, n*m.InDim())
+				for i := range x {
+					x[i] = float32(rng.NormFloat64())
+				}
+				labels := make([]int32, n)
+				for i := range labels {
+					labels[i] = int32(rng.IntN(4))
+				}
+				g := make([]float32, len(w))
+				m.Grad(&Ctx{Train: true}, w, g, x, n, Target{Labels: labels})
+				tensor.SetThreads(old)
+				if ref == nil {
+					ref = g
+					continue
+				}
+				for i := range g {
+					if math.Float32bits(g[i]) != math.Float32bits(ref[i]) {
+						t.Fatalf("%s n=%d: %d threads: gradient %d = %v, 1 thread %v", spec.Model, n, th, i, g[i], ref[i])
+					}
+				}
+			}
 		}
 	}
 }

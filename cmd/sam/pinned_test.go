@@ -19,7 +19,12 @@ import (
 // pinnedRuns are short training runs of every member of the SAM family, each with the first 16
 // hex digits of the SHA-256 of its final weights (every tensor's float32 bits, in file order).
 // The hashes were recorded with the code before the member registry (commit d6f5ce4), so they
-// pin the redesign, and any later refactoring of the core, to bit-identical results.
+// pin the redesign, and any later refactoring of the core, to bit-identical results. The two
+// BatchNorm ResNet runs were re-recorded when the convolution's weight gradient became a sum of
+// per-chunk products (issue 14): the other pins did not move, and the same runs with SGD instead
+// of Adam end within 3e-7 (relative) of the old weights; Adam's first steps, about lr·sign(g)
+// for each weight, turn float32 rounding differences in near-zero gradients into weight
+// differences of up to 10% in 16 steps.
 var pinnedRuns = []struct{ args, sha string }{
 	{"--rho 0", "2762ecc7acd3a841"},
 	{"--rho 0.05", "01d948f9c1e50b6a"},
@@ -37,8 +42,8 @@ var pinnedRuns = []struct{ args, sha string }{
 	{"--rho 0.05 --variant esam", "56e3efa33e67201b"},
 	{"--rho 0.05 --variant esam --esam-gamma 1 --ascent-steps 2", "6666b14d80f075d2"},
 	{"--rho 0.05 --variant esam --esam-beta 1 --esam-gamma 0.3", "7efe50b1d54b9f28"},
-	{"--rho 0.05 --variant samon --model resnet --width 1 --blocks 1", "20b692e66f98ca57"},
-	{"--rho 0.05 --variant esam --model resnet --width 1 --blocks 1", "2fd0f094023eb441"},
+	{"--rho 0.05 --variant samon --model resnet --width 1 --blocks 1", "a0492869cd76b475"},
+	{"--rho 0.05 --variant esam --model resnet --width 1 --blocks 1", "9d8d6c8313c55831"},
 }
 
 // TestMembersPinned reruns the test binary with SAM_NOASM=1: the portable GEMM kernel rounds
