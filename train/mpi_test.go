@@ -175,3 +175,36 @@ func TestMPIVariants(t *testing.T) {
 		}
 	}
 }
+
+// TestMPIAccumGhost: on N ranks, --accum 4 --accum-eps global on the BatchNorm ResNet is the
+// un-accumulated step with --bn-ghost-batch per-rank batch/4 (weights and the running
+// statistics, which are averaged over the ranks); with --dist-eps global its weights are also
+// one process's with that ghost batch over the whole batch (whose ghost batches are the ranks'
+// micro-batches, in rank order).
+func TestMPIAccumGhost(t *testing.T) {
+	c := ranks(t)
+	per := 64 / c.Size()
+	run := func(comm dist.Comm, mutate func(x *Config)) *Result {
+		x := distDigits(true)
+		x.Steps, x.DistEps, x.Comm = 2, EpsGlobal, comm
+		if comm == nil {
+			x.DistEps = ""
+		}
+		mutate(x)
+		return runConfig(t, x)
+	}
+	acc := run(c, func(x *Config) { x.Accum = 4 })
+	ghost := run(c, func(x *Config) { x.BNGhost = per / 4 })
+	one := run(nil, func(x *Config) { x.BNGhost = per / 4 })
+	rel, brel := maxRel(acc.Weights, ghost.Weights), maxRel(buffers(acc.Model), buffers(ghost.Model))
+	rel1 := maxRel(acc.Weights, one.Weights)
+	if c.Rank() == 0 {
+		t.Logf("resnet, %d ranks, --accum 4 --accum-eps global vs --bn-ghost-batch %d: max relative difference %.3g (weights), %.3g (running statistics); vs one process with --bn-ghost-batch %d: %.3g (weights)", c.Size(), per/4, rel, brel, per/4, rel1)
+	}
+	if rel > 1e-5 || brel > 1e-5 || rel1 > 1e-5 {
+		t.Errorf("rank %d: max relative differences %.3g, %.3g, %.3g > 1e-5", c.Rank(), rel, brel, rel1)
+	}
+	if s := checksums(c, acc.Weights); s[0] != s[len(s)-1] {
+		t.Errorf("the ranks' weights differ: checksums %x", s)
+	}
+}

@@ -97,6 +97,7 @@ func RunWith(rctx context.Context, c *Config, d *Data, o RunOptions) (*Result, e
 	if err != nil {
 		return nil, err
 	}
+	nn.SetGhost(m, c.BNGhost)
 	w, err := m.Init(c.Init, c.Seed)
 	if err != nil {
 		return nil, err
