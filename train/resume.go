@@ -172,6 +172,11 @@ func newCheckpointer(o RunOptions, c *Config, d *Data, pre *Preprocess, l loop) 
 	k.sum = dataSum(d)
 	if k.path != "" && k.root {
 		removeTemps(k.path)
+		if o.Out != "" { // a killed run's unfinished writes of its other outputs
+			for _, f := range []string{"metrics.jsonl", "summary.json", "model.safetensors"} {
+				removeTemps(filepath.Join(o.Out, f))
+			}
+		}
 	}
 	if s := o.Resume; s != nil {
 		if err := k.restore(s); err != nil {
