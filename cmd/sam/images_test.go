@@ -22,18 +22,24 @@ func trainOK(t *testing.T, args ...string) (string, string) {
 	return stdout, stderr
 }
 
-// classesOf returns the class names in the metadata of a run's model.safetensors.
+// classesOf returns the class names in the metadata of a run's model.safetensors (the
+// preprocessing's class_names, and no separate classes entry).
 func classesOf(t *testing.T, out string) []string {
 	t.Helper()
 	_, meta, err := safetensors.ReadFile(filepath.Join(out, "model.safetensors"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	if err := json.Unmarshal([]byte(meta["classes"]), &names); err != nil {
-		t.Fatalf("classes metadata %q: %v", meta["classes"], err)
+	if c, ok := meta["classes"]; ok {
+		t.Fatalf("the class names twice: a classes entry %s beside the preprocessing's", c)
 	}
-	return names
+	var pre struct {
+		ClassNames []string `json:"class_names"`
+	}
+	if err := json.Unmarshal([]byte(meta["preprocess"]), &pre); err != nil {
+		t.Fatalf("preprocess metadata %q: %v", meta["preprocess"], err)
+	}
+	return pre.ClassNames
 }
 
 // readmeRecipe returns the arguments of the README's CPU CIFAR recipe (the first `sam train
