@@ -252,6 +252,9 @@ func TestBenchWRN(t *testing.T) {
 	if code, _, stderr := runSam(t, "bench", "--model", "mlp", "--input", "8", "--augment", "flip"); code != 2 || !strings.Contains(stderr, "--augment") {
 		t.Errorf("augmenting tabular data: exit %d, %q", code, stderr)
 	}
+	if code, _, stderr := runSam(t, "bench", "--model", "wrn", "--depth", "10", "--image", "8x8x3", "--batch", "4", "--bn-ghost-batch", "2"); code != 2 || !strings.HasPrefix(stderr, "sam: --bn-ghost-batch: sam bench does not time") {
+		t.Errorf("--bn-ghost-batch: exit %d, %q", code, stderr)
+	}
 	for _, bad := range [][]string{{"--image", "32x32"}, {"--image", "32x32x0"}, {"--image", "8x8x3", "--input", "3,8,8"}} {
 		if code, _, stderr := runSam(t, append([]string{"bench", "--model", "wrn"}, bad...)...); code != 2 || !strings.Contains(stderr, "--image") {
 			t.Errorf("%v: exit %d, %q", bad, code, stderr)
