@@ -126,3 +126,27 @@ func Same(c Comm, sum uint64) bool {
 	c.AllReduce64(v, Max)
 	return v[0] == -v[2] && v[1] == -v[3]
 }
+
+// GatherBytes is a collective: every rank passes its own b (of any length) and receives every
+// rank's, indexed by rank (its own is b itself). The lengths travel in one all-reduce of a
+// zeroed vector, the bytes in one broadcast from each rank.
+func GatherBytes(c Comm, b []byte) [][]byte {
+	n := c.Size()
+	out := make([][]byte, n)
+	out[c.Rank()] = b
+	if n == 1 {
+		return out
+	}
+	lens := make([]float64, n)
+	lens[c.Rank()] = float64(len(b))
+	c.AllReduce64(lens, Sum)
+	for r := range n {
+		if r != c.Rank() {
+			out[r] = make([]byte, int(lens[r]))
+		}
+		if len(out[r]) > 0 {
+			c.BcastBytes(out[r], r)
+		}
+	}
+	return out
+}

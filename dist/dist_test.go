@@ -28,6 +28,9 @@ func TestSingle(t *testing.T) {
 	if !dist.Same(c, 42) {
 		t.Fatal("Same on one rank")
 	}
+	if g := dist.GatherBytes(c, []byte("rank 0")); len(g) != 1 || string(g[0]) != "rank 0" {
+		t.Fatalf("GatherBytes on one rank: %q", g)
+	}
 }
 
 func TestChecksum(t *testing.T) {

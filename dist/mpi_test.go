@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/samgo/sam/dist"
@@ -82,5 +83,23 @@ func TestMPISame(t *testing.T) {
 	}
 	if dist.Same(c, uint64(c.Rank())<<40) {
 		t.Fatal("different checksums reported equal")
+	}
+}
+
+func TestMPIGatherBytes(t *testing.T) {
+	c := multi(t)
+	mine := []byte(strings.Repeat("x", c.Rank()) + fmt.Sprintf("rank %d", c.Rank())) // lengths differ
+	if c.Rank() == 1 {
+		mine = nil // an empty part
+	}
+	g := dist.GatherBytes(c, mine)
+	for r, b := range g {
+		want := strings.Repeat("x", r) + fmt.Sprintf("rank %d", r)
+		if r == 1 {
+			want = ""
+		}
+		if string(b) != want {
+			t.Fatalf("rank %d: part %d is %q, want %q", c.Rank(), r, b, want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/samgo/sam/param"
@@ -162,6 +163,15 @@ func TestLayerGradients(t *testing.T) {
 	}{
 		{"batchnorm train 2d", &BatchNorm{}, []int{3, 2, 3}},
 		{"batchnorm train 1d", &BatchNorm{}, []int{5}},
+		{"batchnorm ghost 2d uneven", &BatchNorm{Ghost: 3}, []int{3, 2, 3}}, // chunks of 3 and 1 examples
+		{"batchnorm ghost 2d", &BatchNorm{Ghost: 2}, []int{3, 2, 3}},
+		{"batchnorm ghost 1d uneven", &BatchNorm{Ghost: 3}, []int{5}},
+		{"residual projection ghost", func() Layer {
+			r := NewBasicBlock(2, 3, 2)
+			setGhost(r.Body, 2)
+			setGhost(r.Short, 2)
+			return r
+		}(), []int{2, 5, 5}},
 		{"residual projection train", NewBasicBlock(2, 3, 2), []int{2, 5, 5}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { checkLayer(t, tc.l, tc.in, 4, &Ctx{Train: true, Rng: rand.New(rand.NewPCG(3, 1))}) })
@@ -608,5 +618,98 @@ func TestConvPoolReference(t *testing.T) {
 		if dx[i] != wantDX[i] {
 			t.Fatalf("pool dx[%d] = %g, want %g (the first maximum takes the gradient)", i, dx[i], wantDX[i])
 		}
+	}
+}
+
+// bnPass runs a BatchNorm built for in on n rows x in training mode and returns its output,
+// running averages, parameter gradient and input gradient for the output gradient dy.
+func bnPass(bn *BatchNorm, in []int, w, x, dy []float32, n int) (y, mean, vr, g, dx []float32) {
+	var lay param.Layout
+	bn.Build(&lay, "bn", in)
+	if w == nil {
+		w = make([]float32, lay.Size())
+		bn.Init(w, nil)
+	}
+	c := &Ctx{Train: true}
+	y = append([]float32(nil), bn.Forward(c, w, x, n)...)
+	g = make([]float32, lay.Size())
+	dx = append([]float32(nil), bn.Backward(c, w, g, dy, n, true)...)
+	return y, append([]float32(nil), bn.Mean...), append([]float32(nil), bn.Var...), g, dx
+}
+
+// TestGhostBatchNorm: Ghost ≥ the batch is plain BatchNorm bit for bit; Ghost G is plain
+// BatchNorm on each chunk of G examples in turn (outputs, input gradients and running averages
+// bit for bit, the parameter gradient the chunks' sum), in training mode; evaluation mode
+// ignores it.
+func TestGhostBatchNorm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	in, n := []int{3, 2, 2}, 8
+	per := size(in)
+	x, dy := randVec(rng, n*per, 2), randVec(rng, n*per, 1)
+	w := randVec(rng, 2*in[0], 1)
+	same := func(what string, a, b []float32) {
+		t.Helper()
+		for i := range a {
+			if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+				t.Fatalf("%s[%d]: %g, want %g bit for bit", what, i, a[i], b[i])
+			}
+		}
+	}
+	y0, m0, v0, g0, dx0 := bnPass(&BatchNorm{}, in, w, x, dy, n)
+	for _, ghost := range []int{n, n + 5} {
+		y, m, v, g, dx := bnPass(&BatchNorm{Ghost: ghost}, in, w, x, dy, n)
+		same("y", y, y0)
+		same("running mean", m, m0)
+		same("running var", v, v0)
+		same("dparams", g, g0)
+		same("dx", dx, dx0)
+	}
+	// Ghost 3 on 8 rows: chunks of 3, 3 and 2 examples.
+	y, m, v, g, dx := bnPass(&BatchNorm{Ghost: 3}, in, w, x, dy, n)
+	ref := &BatchNorm{}
+	var lay param.Layout
+	ref.Build(&lay, "bn", in)
+	ref.Init(make([]float32, lay.Size()), nil)
+	gsum := make([]float64, len(g))
+	c := &Ctx{Train: true}
+	for lo := 0; lo < n; lo += 3 {
+		hi := min(lo+3, n)
+		yc := ref.Forward(c, w, x[lo*per:hi*per], hi-lo)
+		same("chunk y", y[lo*per:hi*per], yc)
+		gc := make([]float32, len(g))
+		dxc := ref.Backward(c, w, gc, dy[lo*per:hi*per], hi-lo, true)
+		same("chunk dx", dx[lo*per:hi*per], dxc)
+		for i, v := range gc {
+			gsum[i] += float64(v)
+		}
+	}
+	same("running mean after the chunks", m, ref.Mean)
+	same("running var after the chunks", v, ref.Var)
+	for i, s := range gsum {
+		if math.Abs(float64(g[i])-s) > 1e-5*math.Max(1, math.Abs(s)) {
+			t.Fatalf("dparams[%d] = %g, the chunks' sum %g", i, g[i], s)
+		}
+	}
+	if slices.Equal(y, y0) || slices.Equal(m, m0) {
+		t.Fatal("ghost chunks normalised as the whole batch")
+	}
+	// Evaluation mode uses the running averages, whatever Ghost is.
+	e0 := append([]float32(nil), ref.Forward(&Ctx{}, w, x, n)...)
+	ref.Ghost = 3
+	same("evaluation mode", ref.Forward(&Ctx{}, w, x, n), e0)
+}
+
+// TestSetGhost: every BatchNorm of the ResNet, inside its blocks too, gets the ghost size.
+func TestSetGhost(t *testing.T) {
+	m, err := Build(Spec{Model: "resnet", Input: []int{1, 8, 8}, Outputs: 2, Loss: "ce"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := SetGhost(m, 4); k != len(m.Buffers())/2 {
+		t.Fatalf("SetGhost set %d BatchNorm layers, the model has %d", k, len(m.Buffers())/2)
+	}
+	blk := m.Layers[3].(*Residual)
+	if blk.Body[1].(*BatchNorm).Ghost != 4 {
+		t.Fatal("a block's BatchNorm has no ghost size")
 	}
 }

@@ -27,8 +27,15 @@ type Stateful interface {
 // scales by γ and shifts by β (spans of kind param.Norm). Running averages follow PyTorch:
 // r ← (1−momentum)·r + momentum·stat, with the unbiased variance; SAM's second pass
 // (Ctx.Second) normalises with its own batch statistics but leaves the running averages alone.
+//
+// Ghost > 0 is Ghost Batch Normalization (Hoffer et al., NeurIPS 2017): in training mode the
+// batch is normalised in consecutive chunks of Ghost examples (the last one shorter when Ghost
+// does not divide the batch), each with its own statistics, forward and backward; the running
+// averages are updated once per chunk, in chunk order, as by batches of Ghost examples one
+// after the other. A Ghost of at least the batch is plain BatchNorm, bit for bit.
 type BatchNorm struct {
 	Momentum, Eps float64 // 0 means 0.1 and 1e-5
+	Ghost         int     // training mode: examples per normalisation chunk (0 = the whole batch)
 
 	c, hw     int
 	G, B      param.Span
@@ -96,20 +103,24 @@ func (l *BatchNorm) Forward(c *Ctx, w, x []float32, n int) []float32 {
 	l.xhat = grow(l.xhat, size)
 	l.y = grow(l.y, size)
 	gam, bet := l.G.Of(w), l.B.Of(w)
-	cnt := float64(n * l.hw)
+	gs, nc := l.chunks(n)
+	l.mean, l.invstd = grow(l.mean, nc*l.c), grow(l.invstd, nc*l.c)
 	tensor.Parallel(l.c, 1, func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
+		for q := lo * nc; q < hi*nc; q++ { // channel ch's chunk [e0, e1) of examples, in order
+			ch, e0 := q/nc, q%nc*gs
+			e1, j := min(e0+gs, n), q%nc*l.c+ch
+			cnt := float64((e1 - e0) * l.hw)
 			mean, invstd := float64(l.Mean[ch]), 1/math.Sqrt(float64(l.Var[ch])+l.Eps)
 			if c.Train {
 				var s float64
-				for e := 0; e < n; e++ {
+				for e := e0; e < e1; e++ {
 					for _, v := range x[(e*l.c+ch)*l.hw : (e*l.c+ch+1)*l.hw] {
 						s += float64(v)
 					}
 				}
 				mean = s / cnt
 				var ss float64
-				for e := 0; e < n; e++ {
+				for e := e0; e < e1; e++ {
 					for _, v := range x[(e*l.c+ch)*l.hw : (e*l.c+ch+1)*l.hw] {
 						d := float64(v) - mean
 						ss += d * d
@@ -127,9 +138,9 @@ func (l *BatchNorm) Forward(c *Ctx, w, x []float32, n int) []float32 {
 					l.Var[ch] = float32((1-m)*float64(l.Var[ch]) + m*unbiased)
 				}
 			}
-			l.mean[ch], l.invstd[ch] = float32(mean), float32(invstd)
+			l.mean[j], l.invstd[j] = float32(mean), float32(invstd)
 			mu, is, g, b := float32(mean), float32(invstd), gam[ch], bet[ch]
-			for e := 0; e < n; e++ {
+			for e := e0; e < e1; e++ {
 				off := (e*l.c + ch) * l.hw
 				xs, xh, ys := x[off:off+l.hw], l.xhat[off:off+l.hw], l.y[off:off+l.hw]
 				for i, v := range xs {
@@ -143,6 +154,15 @@ func (l *BatchNorm) Forward(c *Ctx, w, x []float32, n int) []float32 {
 	return l.y
 }
 
+// chunks returns the examples per normalisation chunk of a pass on n rows (Ghost in training
+// mode, when set; else n) and the number of chunks.
+func (l *BatchNorm) chunks(n int) (gs, nc int) {
+	if l.train && l.Ghost > 0 && l.Ghost < n {
+		return l.Ghost, (n + l.Ghost - 1) / l.Ghost
+	}
+	return max(n, 1), 1
+}
+
 // Backward implements Layer.
 func (l *BatchNorm) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []float32 {
 	gam := l.G.Of(w)
@@ -150,11 +170,15 @@ func (l *BatchNorm) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []f
 	if needDX {
 		l.dx = grow(l.dx, n*l.c*l.hw)
 	}
-	cnt := float32(n * l.hw)
+	gs, nc := l.chunks(n)
 	tensor.Parallel(l.c, 1, func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
+		var tdy, tdyx float64              // channel ch's sums over its chunks
+		for q := lo * nc; q < hi*nc; q++ { // channel ch's chunk [e0, e1) of examples
+			ch, e0 := q/nc, q%nc*gs
+			e1, j := min(e0+gs, n), q%nc*l.c+ch
+			cnt := float32((e1 - e0) * l.hw)
 			var sdy, sdyx float64
-			for e := 0; e < n; e++ {
+			for e := e0; e < e1; e++ {
 				off := (e*l.c + ch) * l.hw
 				xh := l.xhat[off : off+l.hw]
 				for i, d := range dy[off : off+l.hw] {
@@ -162,13 +186,17 @@ func (l *BatchNorm) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []f
 					sdyx += float64(d) * float64(xh[i])
 				}
 			}
-			gg[ch], gb[ch] = float32(sdyx), float32(sdy)
+			if e0 == 0 {
+				tdy, tdyx = 0, 0
+			}
+			tdy, tdyx = tdy+sdy, tdyx+sdyx
+			gg[ch], gb[ch] = float32(tdyx), float32(tdy)
 			if !needDX {
 				continue
 			}
-			k := gam[ch] * l.invstd[ch]
+			k := gam[ch] * l.invstd[j]
 			mdy, mdyx := float32(sdy)/cnt, float32(sdyx)/cnt
-			for e := 0; e < n; e++ {
+			for e := e0; e < e1; e++ {
 				off := (e*l.c + ch) * l.hw
 				xh, d, dx := l.xhat[off:off+l.hw], dy[off:off+l.hw], l.dx[off:off+l.hw]
 				if !l.train { // evaluation mode: the statistics are constants
@@ -187,6 +215,26 @@ func (l *BatchNorm) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []f
 		return nil
 	}
 	return l.dx
+}
+
+// SetGhost sets the Ghost of every BatchNorm layer of m (those inside residual blocks too) to
+// g and returns how many there are.
+func SetGhost(m *Model, g int) int {
+	return setGhost(m.Layers, g)
+}
+
+func setGhost(ls []Layer, g int) int {
+	k := 0
+	for _, l := range ls {
+		switch l := l.(type) {
+		case *BatchNorm:
+			l.Ghost = g
+			k++
+		case *Residual:
+			k += setGhost(l.Body, g) + setGhost(l.Short, g)
+		}
+	}
+	return k
 }
 
 // Residual is a residual block y = relu(body(x) + shortcut(x)), or y = body(x) + shortcut(x)

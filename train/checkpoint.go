@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/samgo/sam/nn"
 	"github.com/samgo/sam/safetensors"
@@ -14,7 +15,9 @@ const (
 	metaFormat = "format" // "sam/v1"
 	metaSpec   = "spec"   // JSON of nn.Spec: enough to rebuild the architecture
 	metaConfig = "config" // JSON of the training Config (data, splits, seed, ...)
-	// MetaClasses is the key of the class names (a JSON array, indexed by label), when the data name them.
+	// MetaClasses is the key of the class names (a JSON array, indexed by label) in files
+	// without preprocessing (written before it was stored, or by SaveModel with pre nil);
+	// otherwise they are the preprocessing's class_names alone.
 	MetaClasses = "classes"
 )
 
@@ -42,7 +45,7 @@ func modelFile(m *nn.Model, w []float32, c *Config, pre *Preprocess) ([]safetens
 			return nil, nil, err
 		}
 		meta[metaConfig] = string(cfg)
-		if len(c.ClassNames) > 0 {
+		if len(c.ClassNames) > 0 && pre == nil {
 			names, err := json.Marshal(c.ClassNames)
 			if err != nil {
 				return nil, nil, err
@@ -201,6 +204,9 @@ func decodeModel(ts []safetensors.Tensor, meta map[string]string) (*Checkpoint, 
 		}
 		if err := ck.Pre.check(spec); err != nil {
 			return nil, err
+		}
+		if ck.Config != nil && len(ck.Config.ClassNames) == 0 {
+			ck.Config.ClassNames = slices.Clone(ck.Pre.ClassNames)
 		}
 	}
 	return ck, nil

@@ -49,6 +49,10 @@ type Config struct {
 	DistEps  string    `json:"dist_eps,omitempty"`  // local (default with ranks > 1) or global
 	Accum    int       `json:"accum,omitempty"`     // micro-batches per batch (0 = off)
 	AccumEps string    `json:"accum_eps,omitempty"` // global (default with Accum) or local
+	// BNGhost > 0 normalises each training batch in BatchNorm in consecutive chunks of this
+	// many examples (Ghost Batch Normalization, nn.BatchNorm.Ghost); 0 = the whole (per-rank
+	// micro-)batch.
+	BNGhost int `json:"bn_ghost_batch,omitempty"`
 }
 
 // Validate checks the settings that do not depend on the data. Errors are one line naming the flag.

@@ -26,7 +26,11 @@ import (
 //
 // Accumulation: AccumEps "global" evaluates every pass of the step on K micro-batches and
 // averages them (the memory of one micro-batch, the step of the whole batch); "local" gives each
-// micro-batch its own ε, which is m-sharpness with m = the (per-rank) batch / K.
+// micro-batch its own ε, which is m-sharpness with m = the (per-rank) batch / K. BatchNorm
+// couples the examples of a batch, so no pass over micro-batches can normalise with the whole
+// batch's statistics: with BatchNorm, "global" is the un-accumulated step with ghost batch
+// normalisation over the micro-batches (BNGhost = the per-rank batch / K), whose running
+// averages are updated once per micro-batch, in order, and not by SAM's second pass.
 
 // parallel is a run's data-parallel and accumulation state.
 type parallel struct {
@@ -68,8 +72,17 @@ func (c *Config) validateParallel() error {
 	default:
 		return fmt.Errorf("--accum-eps: want local or global, got %q", c.AccumEps)
 	}
+	switch {
+	case c.BNGhost < 0:
+		return fmt.Errorf("--bn-ghost-batch: must be ≥ 0 (0 = off), got %d", c.BNGhost)
+	case c.BNGhost > 0 && !hasBatchNorm(c.Model):
+		return fmt.Errorf("--bn-ghost-batch: --model %s has no BatchNorm (resnet and wrn have)", c.Model.Model)
+	}
 	return nil
 }
+
+// hasBatchNorm reports whether the models of spec have BatchNorm layers.
+func hasBatchNorm(spec nn.Spec) bool { return spec.Model == "resnet" || spec.Model == "wrn" }
 
 // CheckParallel checks c's data-parallel and accumulation settings against the prepared data d
 // and c.Comm's ranks. Errors are one line naming the flag; Run checks the same.
@@ -115,13 +128,22 @@ func CheckParallel(c *Config, d *Data) error {
 	} else if c.DistEps != "" {
 		return errors.New("--dist-eps: applies to data-parallel runs only (mpirun -np N with a binary built with -tags mpi)")
 	}
+	share := bs / ranks
+	if g := c.BNGhost; g > 0 && share%k == 0 {
+		micro := share / k
+		if micro%g != 0 {
+			return fmt.Errorf("--bn-ghost-batch: %d does not divide the per-rank micro-batch of %d examples (batch %d over %d ranks and %d micro-batches)", g, micro, bs, ranks, k)
+		}
+		if m := c.SAM.M; m > 0 && m%g != 0 {
+			return fmt.Errorf("--bn-ghost-batch: %d does not divide --m %d", g, m)
+		}
+	}
 	if c.Accum == 0 {
 		if c.AccumEps != "" {
 			return errors.New("--accum-eps: applies with --accum K only")
 		}
 		return nil
 	}
-	share := bs / ranks
 	if c.BatchSize > 0 && share%k != 0 {
 		return fmt.Errorf("--accum: the per-rank batch %d (--batch-size %d over %d ranks) is not divisible by --accum %d", share, c.BatchSize, ranks, k)
 	}
@@ -129,12 +151,11 @@ func CheckParallel(c *Config, d *Data) error {
 		return fmt.Errorf("--accum: %d micro-batches of a per-rank batch of %d examples", k, share)
 	}
 	if !rho || c.AccumEps != EpsLocal { // global (and ρ = 0: one pass, nothing to be local about)
-		hasBN := c.Model.Model == "resnet"
+		// BatchNorm normalises each micro-batch with its own statistics: the step is the
+		// un-accumulated one with ghost batches of the micro-batch (--bn-ghost-batch batch/K).
 		switch {
 		case esamSelect:
 			return errors.New("--accum: esam's data selection (--esam-gamma < 1) needs the whole batch's per-example losses; use --esam-gamma 1")
-		case hasBN && k > 1:
-			return errors.New("--accum-eps global: BatchNorm would normalise each micro-batch with its own statistics, not the batch's; use --accum-eps local (= --m batch/K)")
 		case c.Model.Dropout > 0 && rho && k > 1:
 			return errors.New("--accum-eps global: the second pass would not see each micro-batch's own dropout mask; use --accum-eps local or --dropout 0")
 		}

@@ -12,6 +12,9 @@ import (
 
 // maxRel is the largest difference of a and b relative to b's largest magnitude.
 func maxRel(a, b []float32) float64 {
+	if len(b) == 0 {
+		return 0
+	}
 	var d, m float64
 	for i := range b {
 		d = math.Max(d, math.Abs(float64(a[i])-float64(b[i])))
@@ -34,6 +37,15 @@ func distDigits(resnet bool) *Config {
 	return c
 }
 
+// buffers is m's BatchNorm running statistics, end to end (nil without BatchNorm).
+func buffers(m *nn.Model) []float32 {
+	var v []float32
+	for _, b := range m.Buffers() {
+		v = append(v, b.Data...)
+	}
+	return v
+}
+
 func runConfig(t *testing.T, c *Config) *Result {
 	t.Helper()
 	if err := c.Validate(); err != nil {
@@ -52,7 +64,8 @@ func runConfig(t *testing.T, c *Config) *Result {
 
 // TestAccum: --accum 4 --accum-eps global takes the un-accumulated step (to rounding), and
 // --accum 4 --accum-eps local the step of --m batch/4, on the MLP and the BatchNorm ResNet
-// (whose global accumulation is refused: micro-batch statistics are not the batch's).
+// (whose global accumulation is the un-accumulated step with --bn-ghost-batch batch/4: the
+// same weights and running statistics).
 func TestAccum(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -66,6 +79,8 @@ func TestAccum(t *testing.T) {
 		{"mlp/global/rho0", false, EpsGlobal, 0, func(c *Config) {}, 1e-5},
 		{"mlp/local", false, EpsLocal, 0.05, func(c *Config) { c.SAM.M = 16 }, 1e-5},
 		{"resnet/local", true, EpsLocal, 0.05, func(c *Config) { c.SAM.M = 16 }, 1e-5},
+		{"resnet/global", true, EpsGlobal, 0.05, func(c *Config) { c.BNGhost = 16 }, 1e-5},
+		{"resnet/global/rho0", true, EpsGlobal, 0, func(c *Config) { c.BNGhost = 16 }, 1e-5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.resnet && testing.Short() {
@@ -80,9 +95,17 @@ func TestAccum(t *testing.T) {
 			tc.ref(c2)
 			want := runConfig(t, c2)
 			rel := maxRel(got.Weights, want.Weights)
-			t.Logf("%s: max relative difference %.3g after %d steps", tc.name, rel, got.Summary.Steps)
-			if rel > tc.tol {
-				t.Fatalf("max relative difference %.3g > %g", rel, tc.tol)
+			brel := maxRel(buffers(got.Model), buffers(want.Model))
+			t.Logf("%s: max relative difference %.3g (weights), %.3g (running statistics) after %d steps", tc.name, rel, brel, got.Summary.Steps)
+			if rel > tc.tol || brel > tc.tol {
+				t.Fatalf("max relative difference %.3g (weights), %.3g (running statistics) > %g", rel, brel, tc.tol)
+			}
+			if tc.name == "resnet/global" { // without ghost batches the step is another one
+				c3 := distDigits(true)
+				plain := runConfig(t, c3)
+				if rel := maxRel(got.Weights, plain.Weights); rel < 1e-4 {
+					t.Fatalf("max relative difference %.3g to the step without ghost batches: the test cannot tell", rel)
+				}
 			}
 			if got.Summary.Config.Accum != 4 || got.Summary.Config.AccumEps != tc.mode {
 				t.Fatalf("summary records accum %d %q", got.Summary.Config.Accum, got.Summary.Config.AccumEps)
@@ -112,7 +135,11 @@ func TestParallelRefused(t *testing.T) {
 		mutate func(c *Config)
 		want   string
 	}{
-		{func(c *Config) { c.Model = nn.Spec{Model: "resnet", Width: 1, Blocks: 1, Loss: "ce"}; c.Accum = 4 }, "--accum-eps global: BatchNorm"},
+		{func(c *Config) { c.BNGhost = 8 }, "--bn-ghost-batch: --model mlp has no BatchNorm"},
+		{func(c *Config) { *c = *distDigits(true); c.BNGhost = -1 }, "--bn-ghost-batch: must be ≥ 0"},
+		{func(c *Config) { *c = *distDigits(true); c.BNGhost = 12 }, "--bn-ghost-batch: 12 does not divide the per-rank micro-batch of 64"},
+		{func(c *Config) { *c = *distDigits(true); c.BNGhost, c.Accum = 8, 16 }, "--bn-ghost-batch: 8 does not divide the per-rank micro-batch of 4"},
+		{func(c *Config) { *c = *distDigits(true); c.BNGhost, c.SAM.M = 8, 12 }, "--bn-ghost-batch: 8 does not divide --m 12"},
 		{func(c *Config) { c.Model.Dropout = 0.1; c.Accum = 4 }, "--accum-eps global: the second pass"},
 		{func(c *Config) { c.Accum, c.AccumEps = 4, EpsLocal; c.SAM.M = 8 }, "--accum-eps local: sets --m"},
 		{func(c *Config) { c.Accum = 5 }, "--accum: the per-rank batch 64"},

@@ -226,3 +226,51 @@ func TestHugeImageSpecIsRefused(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestClassNamesOnce: a model file keeps the class names once, in the preprocessing, and the
+// loaded config has them; a file without preprocessing (SaveModel with pre nil, as files were
+// written before it was stored) keeps them under classes, which loads too.
+func TestClassNamesOnce(t *testing.T) {
+	c := &Config{Data: "iris", Task: "classification", Init: "default",
+		Model:     nn.Spec{Model: "logistic", Loss: "ce"},
+		Optimizer: optim.Config{Name: "sgd"}, LR: 0.1, Schedule: optim.Schedule{Kind: "constant"},
+		BatchSize: 16, Steps: 2, Seed: 1, ValFraction: 0.1, TestFraction: 0.2}
+	d, err := Prepare(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.ClassNames) != 3 {
+		t.Fatalf("iris class names %v", c.ClassNames)
+	}
+	out := t.TempDir()
+	res, err := Run(c, d, out, "", Observer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		pre      *Preprocess
+		classes  bool
+		preNames bool
+	}{{"new", NewPreprocess(c, d), false, true}, {"without preprocessing", nil, true, false}} {
+		path := filepath.Join(out, "m.safetensors")
+		if err := SaveModel(path, res.Model, res.Weights, c, tc.pre); err != nil {
+			t.Fatal(err)
+		}
+		_, meta, err := safetensors.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, has := meta[MetaClasses]
+		if has != tc.classes || strings.Contains(meta[metaPreprocess], "class_names") != tc.preNames {
+			t.Errorf("%s: classes entry %v, preprocessing with class_names %v", tc.name, has, strings.Contains(meta[metaPreprocess], "class_names"))
+		}
+		ck, err := Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(ck.Config.ClassNames, c.ClassNames) {
+			t.Errorf("%s: loaded class names %v, want %v", tc.name, ck.Config.ClassNames, c.ClassNames)
+		}
+	}
+}

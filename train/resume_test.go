@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math"
@@ -8,12 +9,14 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/samgo/sam"
 	"github.com/samgo/sam/nn"
 	"github.com/samgo/sam/optim"
+	"github.com/samgo/sam/safetensors"
 )
 
 // resumeConfigs are small runs that draw from every random stream and keep optimizer state:
@@ -229,4 +232,77 @@ func FuzzTrainState(f *testing.F) {
 		cc := *c
 		RunWith(done, &cc, d, RunOptions{Resume: s}) // an error or a stop, never a panic
 	})
+}
+
+// TestRankStateEncoding: a rank's own state survives its encoding (what a rank sends to rank 0)
+// and a checkpoint that holds other ranks' states survives the file, vectors equal to rank 0's
+// stored once; one process refuses to resume a checkpoint of two ranks.
+func TestRankStateEncoding(t *testing.T) {
+	rs := RankState{RNG: map[string][]byte{"dropout": {1, 2, 3}, "shuffle": {4}}, EpochCorrect: 17,
+		Opt:     optim.State{Vectors: map[string][]float32{"base.m": {1, -2, 3.5}}, Numbers: map[string]float64{"step": 9}, Words: map[string]uint64{"seed": 1 << 60}},
+		Buffers: map[string][]float32{"bn1.running_mean": {0.25, 0.5}, "bn1.running_var": {2, 3}}}
+	b, err := encodeRank(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := decodeRank(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, rs) {
+		t.Fatalf("rank state after encoding:\n%+v\nwant\n%+v", back, rs)
+	}
+	if _, err := decodeRank(b[:len(b)-1]); err == nil {
+		t.Fatal("a truncated rank state decoded")
+	}
+
+	// A real checkpoint (an MLP with dropout around Adam) with a second rank added.
+	c := resumeConfigs()["mlp"]
+	out := t.TempDir()
+	if _, err := runTo(t, c, out, 0, 3, 0, false); !errors.Is(err, ErrStopped) {
+		t.Fatal(err)
+	}
+	s, err := LoadTrainState(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Ranks() != 1 || len(s.Opt.Vectors) == 0 {
+		t.Fatalf("one process's checkpoint: %d ranks, %d optimizer vectors", s.Ranks(), len(s.Opt.Vectors))
+	}
+	other := RankState{RNG: map[string][]byte{"dropout": {9, 9}}, EpochCorrect: 5, Opt: optim.State{Numbers: s.Opt.Numbers, Vectors: map[string][]float32{}}}
+	for name, v := range s.Opt.Vectors {
+		if other.Same == nil {
+			other.Same = []string{name} // one vector is rank 0's
+			continue
+		}
+		w := slices.Clone(v)
+		w[0]++
+		other.Opt.Vectors[name] = w
+	}
+	s.Others = []RankState{other}
+	ts, meta, err := modelFile(s.Model, s.Weights, s.Config, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ts, err = stateFile(ts, meta, s); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := safetensors.Encode(&buf, ts, meta); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := DecodeTrainState(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s2.Ranks() != 2 || !reflect.DeepEqual(s2.Others, s.Others) || !reflect.DeepEqual(s2.Opt, s.Opt) {
+		t.Fatalf("the other rank's state after the file:\n%+v\nwant\n%+v", s2.Others, s.Others)
+	}
+	if err := os.WriteFile(filepath.Join(out, CheckpointFile), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = runTo(t, c, out, 0, 0, 0, true)
+	if !errors.Is(err, ErrResume) || !strings.Contains(err.Error(), "holds the state of 2 ranks, this run has 1") {
+		t.Fatalf("one process resuming two ranks' checkpoint: %v", err)
+	}
 }

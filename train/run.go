@@ -97,6 +97,7 @@ func RunWith(rctx context.Context, c *Config, d *Data, o RunOptions) (*Result, e
 	if err != nil {
 		return nil, err
 	}
+	nn.SetGhost(m, c.BNGhost)
 	w, err := m.Init(c.Init, c.Seed)
 	if err != nil {
 		return nil, err
@@ -210,7 +211,7 @@ func RunWith(rctx context.Context, c *Config, d *Data, o RunOptions) (*Result, e
 	}
 	ck, err := newCheckpointer(o, c, d, pre, loop{step: &step, m: m, w: w, opt: opt, perm: perm, rng: rngs,
 		epochLoss: &epochLoss, epochN: &epochN, epochCorrect: &epochCorrect, metrics: &metrics, start: &start,
-		total: total, perEpoch: perEpoch})
+		total: total, perEpoch: perEpoch, dp: dp})
 	if err != nil {
 		return nil, err
 	}

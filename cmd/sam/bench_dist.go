@@ -20,6 +20,9 @@ func benchShare(comm dist.Comm, c *train.Config, batch int) (int, error) {
 	if c.Accum != 0 || c.AccumEps != "" {
 		return 0, errors.New("--accum: sam bench does not time accumulation")
 	}
+	if c.BNGhost != 0 {
+		return 0, errors.New("--bn-ghost-batch: sam bench does not time ghost batch normalisation")
+	}
 	n := comm.Size()
 	if n == 1 {
 		if c.DistEps != "" {

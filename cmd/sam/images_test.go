@@ -22,18 +22,24 @@ func trainOK(t *testing.T, args ...string) (string, string) {
 	return stdout, stderr
 }
 
-// classesOf returns the class names in the metadata of a run's model.safetensors.
+// classesOf returns the class names in the metadata of a run's model.safetensors (the
+// preprocessing's class_names, and no separate classes entry).
 func classesOf(t *testing.T, out string) []string {
 	t.Helper()
 	_, meta, err := safetensors.ReadFile(filepath.Join(out, "model.safetensors"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	if err := json.Unmarshal([]byte(meta["classes"]), &names); err != nil {
-		t.Fatalf("classes metadata %q: %v", meta["classes"], err)
+	if c, ok := meta["classes"]; ok {
+		t.Fatalf("the class names twice: a classes entry %s beside the preprocessing's", c)
 	}
-	return names
+	var pre struct {
+		ClassNames []string `json:"class_names"`
+	}
+	if err := json.Unmarshal([]byte(meta["preprocess"]), &pre); err != nil {
+		t.Fatalf("preprocess metadata %q: %v", meta["preprocess"], err)
+	}
+	return pre.ClassNames
 }
 
 // readmeRecipe returns the arguments of the README's CPU CIFAR recipe (the first `sam train
@@ -245,6 +251,9 @@ func TestBenchWRN(t *testing.T) {
 	}
 	if code, _, stderr := runSam(t, "bench", "--model", "mlp", "--input", "8", "--augment", "flip"); code != 2 || !strings.Contains(stderr, "--augment") {
 		t.Errorf("augmenting tabular data: exit %d, %q", code, stderr)
+	}
+	if code, _, stderr := runSam(t, "bench", "--model", "wrn", "--depth", "10", "--image", "8x8x3", "--batch", "4", "--bn-ghost-batch", "2"); code != 2 || !strings.HasPrefix(stderr, "sam: --bn-ghost-batch: sam bench does not time") {
+		t.Errorf("--bn-ghost-batch: exit %d, %q", code, stderr)
 	}
 	for _, bad := range [][]string{{"--image", "32x32"}, {"--image", "32x32x0"}, {"--image", "8x8x3", "--input", "3,8,8"}} {
 		if code, _, stderr := runSam(t, append([]string{"bench", "--model", "wrn"}, bad...)...); code != 2 || !strings.Contains(stderr, "--image") {

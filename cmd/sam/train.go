@@ -356,13 +356,15 @@ func runTrain(cmd *cobra.Command, f *trainFlags, comm dist.Comm, stdout, stderr 
 	}
 	c.Comm = comm
 	ctx := cmd.Context()
+	if st != nil && st.Ranks() != comm.Size() {
+		// Each rank's share of the batch, batch statistics and random streams are its own: the
+		// run continues exactly only on as many ranks.
+		return usage(fmt.Errorf("--resume: the checkpoint holds a run on %d ranks (processes), this one has %d; resume it with mpirun -np %d", st.Ranks(), comm.Size(), st.Ranks()))
+	}
 	if comm.Size() > 1 {
-		// The checkpoint holds one process's state: the ranks' own random streams and BatchNorm
-		// statistics are not in it yet, so data-parallel runs neither checkpoint nor resume, and
-		// a signal ends them at once (as mpirun and srun expect), not after a checkpoint.
-		if f.ck.every > 0 || st != nil {
-			return usage(errors.New("--checkpoint-every, --resume: not available for data-parallel runs yet (each rank's random streams and BatchNorm statistics are not saved); run them in one process"))
-		}
+		// A signal ends a data-parallel run at once (as mpirun and srun expect: they signal the
+		// ranks one by one, which would stop them at different steps); --checkpoint-every's
+		// last checkpoint, written by rank 0 with every rank's state, is where it resumes.
 		signal.Reset(os.Interrupt, syscall.SIGTERM)
 		ctx = context.Background()
 	}

@@ -14,18 +14,19 @@ import (
 // distFlags are the data-parallel and accumulation flags of `sam train`.
 type distFlags struct {
 	distEps, accumEps string
-	accum             int
+	accum, ghost      int
 }
 
 func (f *distFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.distEps, "dist-eps", "", "data parallel (mpirun -np N, a binary built with -tags mpi): local (each rank's ε from its share of the batch, one all-reduce per step; the default) or global (ε from the whole batch: exactly one process's SAM, two all-reduces)")
 	fl.IntVar(&f.accum, "accum", 0, "gradient accumulation: split each (per-rank) batch into this many micro-batches (memory of one micro-batch; 0 = off)")
-	fl.StringVar(&f.accumEps, "accum-eps", "", "with --accum: global (ε from the whole batch: the un-accumulated step; the default) or local (each micro-batch its own ε: --m batch/K)")
+	fl.StringVar(&f.accumEps, "accum-eps", "", "with --accum: global (ε from the whole batch: the un-accumulated step, with BatchNorm the one of --bn-ghost-batch batch/K; the default) or local (each micro-batch its own ε: --m batch/K)")
+	fl.IntVar(&f.ghost, "bn-ghost-batch", 0, "resnet, wrn: ghost batch normalisation: BatchNorm normalises each (per-rank micro-)batch in training in chunks of this many examples, each with its own statistics (0 = off)")
 }
 
 // apply copies the flags into c.
 func (f *distFlags) apply(c *train.Config) {
-	c.DistEps, c.Accum, c.AccumEps = f.distEps, f.accum, f.accumEps
+	c.DistEps, c.Accum, c.AccumEps, c.BNGhost = f.distEps, f.accum, f.accumEps, f.ghost
 }
 
 // world is the job's communicator, opened once per process: MPI's world in a binary built

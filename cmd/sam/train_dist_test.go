@@ -19,7 +19,10 @@ func TestTrainDistFlags(t *testing.T) {
 		{"--accum -1", "--accum: must be ≥ 1"},
 		{"--accum 3 --batch-size 32", "--accum: the per-rank batch 32"},
 		{"--accum-eps local", "--accum-eps: applies with --accum K only"},
-		{"--accum 4 --model resnet", "--accum-eps global: BatchNorm"},
+		{"--bn-ghost-batch 8", "--bn-ghost-batch: --model mlp has no BatchNorm"},
+		{"--bn-ghost-batch -2 --model resnet", "--bn-ghost-batch: must be ≥ 0"},
+		{"--bn-ghost-batch 5 --model resnet", "--bn-ghost-batch: 5 does not divide the per-rank micro-batch of 32"},
+		{"--bn-ghost-batch 16 --accum 4 --model resnet", "--bn-ghost-batch: 16 does not divide the per-rank micro-batch of 8"},
 		{"--accum 4 --accum-eps local --m 8", "--accum-eps local: sets --m"},
 		{"--accum 4 --accum-eps local --variant gsam", "--accum-eps local: is m-sharpness"},
 	} {
