@@ -177,12 +177,19 @@ func (l *Conv2D) im2colAny(x, cols []float32, off, ld int) {
 						clear(d[hi:])
 						continue
 					}
-					for oj := range d {
-						jj := oj*l.Stride - l.Pad + kj
-						if jj < 0 || jj >= l.w {
-							d[oj] = 0
-						} else {
-							d[oj] = src[jj]
+					// Strided: output columns [lo, hi) read input columns oj·Stride − Pad + kj.
+					for oj := 0; oj < lo; oj++ {
+						d[oj] = 0
+					}
+					for oj := hi; oj < len(d); oj++ {
+						d[oj] = 0
+					}
+					if hi > lo {
+						st, j0 := l.Stride, lo*l.Stride-l.Pad+kj
+						sv := src[j0 : j0+(hi-lo-1)*st+1]
+						dv := d[lo:hi]
+						for q := range dv {
+							dv[q] = sv[q*st]
 						}
 					}
 				}
@@ -331,9 +338,11 @@ func (l *Conv2D) col2imAny(cols []float32, off, ld int, dx []float32) {
 						tensor.Axpy(1, s[lo:hi], d[lo-l.Pad+kj:])
 						continue
 					}
-					for oj, v := range s {
-						if jj := oj*l.Stride - l.Pad + kj; jj >= 0 && jj < l.w {
-							d[jj] += v
+					if hi > lo {
+						st, j0 := l.Stride, lo*l.Stride-l.Pad+kj
+						dv := d[j0 : j0+(hi-lo-1)*st+1]
+						for q, v := range s[lo:hi] {
+							dv[q*st] += v
 						}
 					}
 				}

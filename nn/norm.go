@@ -112,27 +112,21 @@ func (l *BatchNorm) Forward(c *Ctx, w, x []float32, n int) []float32 {
 			cnt := float64((e1 - e0) * l.hw)
 			mean, invstd := float64(l.Mean[ch]), 1/math.Sqrt(float64(l.Var[ch])+l.Eps)
 			if c.Train {
-				var s float64
+				// One pass: Σx and Σx² in float64, var = E[x²] − mean² (float64 keeps the
+				// cancellation harmless unless |mean|/std exceeds about 10⁶).
+				var s, ss float64
 				for e := e0; e < e1; e++ {
-					for _, v := range x[(e*l.c+ch)*l.hw : (e*l.c+ch+1)*l.hw] {
-						s += float64(v)
-					}
+					a, b := tensor.Moments64(x[(e*l.c+ch)*l.hw : (e*l.c+ch+1)*l.hw])
+					s, ss = s+a, ss+b
 				}
 				mean = s / cnt
-				var ss float64
-				for e := e0; e < e1; e++ {
-					for _, v := range x[(e*l.c+ch)*l.hw : (e*l.c+ch+1)*l.hw] {
-						d := float64(v) - mean
-						ss += d * d
-					}
-				}
-				variance := ss / cnt
+				variance := max(ss/cnt-mean*mean, 0)
 				invstd = 1 / math.Sqrt(variance+l.Eps)
 				if !c.Second {
 					m := l.Momentum
 					unbiased := variance
 					if cnt > 1 {
-						unbiased = ss / (cnt - 1)
+						unbiased = variance * cnt / (cnt - 1)
 					}
 					l.Mean[ch] = float32((1-m)*float64(l.Mean[ch]) + m*mean)
 					l.Var[ch] = float32((1-m)*float64(l.Var[ch]) + m*unbiased)
@@ -142,12 +136,7 @@ func (l *BatchNorm) Forward(c *Ctx, w, x []float32, n int) []float32 {
 			mu, is, g, b := float32(mean), float32(invstd), gam[ch], bet[ch]
 			for e := e0; e < e1; e++ {
 				off := (e*l.c + ch) * l.hw
-				xs, xh, ys := x[off:off+l.hw], l.xhat[off:off+l.hw], l.y[off:off+l.hw]
-				for i, v := range xs {
-					h := (v - mu) * is
-					xh[i] = h
-					ys[i] = g*h + b
-				}
+				tensor.BatchNormApply(l.y[off:off+l.hw], l.xhat[off:off+l.hw], x[off:off+l.hw], mu, is, g, b)
 			}
 		}
 	})
@@ -180,11 +169,8 @@ func (l *BatchNorm) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []f
 			var sdy, sdyx float64
 			for e := e0; e < e1; e++ {
 				off := (e*l.c + ch) * l.hw
-				xh := l.xhat[off : off+l.hw]
-				for i, d := range dy[off : off+l.hw] {
-					sdy += float64(d)
-					sdyx += float64(d) * float64(xh[i])
-				}
+				a, b := tensor.SumDot64(dy[off:off+l.hw], l.xhat[off:off+l.hw])
+				sdy, sdyx = sdy+a, sdyx+b
 			}
 			if e0 == 0 {
 				tdy, tdyx = 0, 0
@@ -205,9 +191,7 @@ func (l *BatchNorm) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []f
 					}
 					continue
 				}
-				for i, v := range d {
-					dx[i] = k * (v - mdy - xh[i]*mdyx)
-				}
+				tensor.BatchNormGrad(dx, d, xh, k, mdy, mdyx)
 			}
 		}
 	})

@@ -107,3 +107,31 @@ func reluMaskAsm(dx, dy, y []float32) {
 	n := len(dy)
 	reluMaskAVX2(n, unsafe.SliceData(dx[:n]), unsafe.SliceData(dy), unsafe.SliceData(y[:n]))
 }
+
+//go:noescape
+func moments64AVX2(n int, x *float32) (s, ss float64)
+
+//go:noescape
+func sumDot64AVX2(n int, x, y *float32) (s, d float64)
+
+//go:noescape
+func bnApplyAVX2(n int, x, xh, y *float32, c *[4]float32)
+
+//go:noescape
+func bnGradAVX2(n int, dy, xh, dx *float32, c *[4]float32)
+
+func moments64Asm(x []float32) (float64, float64) { return moments64AVX2(len(x), unsafe.SliceData(x)) }
+
+func sumDot64Asm(x, y []float32) (float64, float64) {
+	return sumDot64AVX2(len(x), unsafe.SliceData(x), unsafe.SliceData(y[:len(x)]))
+}
+
+func bnApplyAsm(y, xh, x []float32, c *[4]float32) {
+	n := len(x)
+	bnApplyAVX2(n, unsafe.SliceData(x), unsafe.SliceData(xh[:n]), unsafe.SliceData(y[:n]), c)
+}
+
+func bnGradAsm(dx, dy, xh []float32, c *[4]float32) {
+	n := len(dy)
+	bnGradAVX2(n, unsafe.SliceData(dy), unsafe.SliceData(xh[:n]), unsafe.SliceData(dx[:n]), c)
+}

@@ -557,3 +557,195 @@ rmloop:
 rmdone:
 	VZEROUPPER
 	RET
+
+// func moments64AVX2(n int, x *float32) (s, ss float64)
+// Σ x[i] and Σ x[i]² in float64 over n elements (a multiple of 16), each in sixteen lanes
+// reduced as combine16 does (products of float32 values are exact in float64).
+TEXT ·moments64AVX2(SB), NOSPLIT, $0-32
+	MOVQ   n+0(FP), CX
+	MOVQ   x+8(FP), SI
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+
+momloop:
+	TESTQ       CX, CX
+	JLE         momdone
+	VCVTPS2PD   (SI), Y0
+	VCVTPS2PD   16(SI), Y1
+	VCVTPS2PD   32(SI), Y2
+	VCVTPS2PD   48(SI), Y3
+	VADDPD      Y0, Y4, Y4
+	VADDPD      Y1, Y5, Y5
+	VADDPD      Y2, Y6, Y6
+	VADDPD      Y3, Y7, Y7
+	VFMADD231PD Y0, Y0, Y8
+	VFMADD231PD Y1, Y1, Y9
+	VFMADD231PD Y2, Y2, Y10
+	VFMADD231PD Y3, Y3, Y11
+	ADDQ        $64, SI
+	SUBQ        $16, CX
+	JMP         momloop
+
+momdone:
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VADDPD       X5, X4, X4
+	VUNPCKHPD    X4, X4, X5
+	VADDSD       X5, X4, X4
+	VMOVSD       X4, s+16(FP)
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y8, Y8
+	VEXTRACTF128 $1, Y8, X9
+	VADDPD       X9, X8, X8
+	VUNPCKHPD    X8, X8, X9
+	VADDSD       X9, X8, X8
+	VMOVSD       X8, ss+24(FP)
+	VZEROUPPER
+	RET
+
+// func sumDot64AVX2(n int, x, y *float32) (s, d float64)
+// Σ x[i] and Σ x[i]·y[i] in float64 over n elements (a multiple of 16), as moments64AVX2.
+TEXT ·sumDot64AVX2(SB), NOSPLIT, $0-40
+	MOVQ   n+0(FP), CX
+	MOVQ   x+8(FP), SI
+	MOVQ   y+16(FP), DI
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+
+sdloop:
+	TESTQ       CX, CX
+	JLE         sddone
+	VCVTPS2PD   (SI), Y0
+	VCVTPS2PD   16(SI), Y1
+	VCVTPS2PD   32(SI), Y2
+	VCVTPS2PD   48(SI), Y3
+	VADDPD      Y0, Y4, Y4
+	VADDPD      Y1, Y5, Y5
+	VADDPD      Y2, Y6, Y6
+	VADDPD      Y3, Y7, Y7
+	VCVTPS2PD   (DI), Y12
+	VCVTPS2PD   16(DI), Y13
+	VCVTPS2PD   32(DI), Y14
+	VCVTPS2PD   48(DI), Y15
+	VFMADD231PD Y12, Y0, Y8
+	VFMADD231PD Y13, Y1, Y9
+	VFMADD231PD Y14, Y2, Y10
+	VFMADD231PD Y15, Y3, Y11
+	ADDQ        $64, SI
+	ADDQ        $64, DI
+	SUBQ        $16, CX
+	JMP         sdloop
+
+sddone:
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VADDPD       X5, X4, X4
+	VUNPCKHPD    X4, X4, X5
+	VADDSD       X5, X4, X4
+	VMOVSD       X4, s+24(FP)
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y8, Y8
+	VEXTRACTF128 $1, Y8, X9
+	VADDPD       X9, X8, X8
+	VUNPCKHPD    X8, X8, X9
+	VADDSD       X9, X8, X8
+	VMOVSD       X8, d+32(FP)
+	VZEROUPPER
+	RET
+
+// func bnApplyAVX2(n int, x, xh, y *float32, c *[4]float32)
+// xh[i] = (x[i] − c[0])·c[1] and y[i] = c[2]·xh[i] + c[3] (each operation rounded, no FMA), over
+// n elements (a multiple of 16).
+TEXT ·bnApplyAVX2(SB), NOSPLIT, $0-40
+	MOVQ         n+0(FP), CX
+	MOVQ         x+8(FP), SI
+	MOVQ         xh+16(FP), DI
+	MOVQ         y+24(FP), DX
+	MOVQ         c+32(FP), AX
+	VBROADCASTSS (AX), Y12
+	VBROADCASTSS 4(AX), Y13
+	VBROADCASTSS 8(AX), Y14
+	VBROADCASTSS 12(AX), Y15
+
+baploop:
+	TESTQ   CX, CX
+	JLE     bapdone
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VSUBPS  Y12, Y0, Y0
+	VSUBPS  Y12, Y1, Y1
+	VMULPS  Y13, Y0, Y0
+	VMULPS  Y13, Y1, Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMULPS  Y14, Y0, Y0
+	VMULPS  Y14, Y1, Y1
+	VADDPS  Y15, Y0, Y0
+	VADDPS  Y15, Y1, Y1
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	ADDQ    $64, DX
+	SUBQ    $16, CX
+	JMP     baploop
+
+bapdone:
+	VZEROUPPER
+	RET
+
+// func bnGradAVX2(n int, dy, xh, dx *float32, c *[4]float32)
+// dx[i] = c[0]·((dy[i] − c[1]) − xh[i]·c[2]) (each operation rounded, no FMA), over n elements
+// (a multiple of 16).
+TEXT ·bnGradAVX2(SB), NOSPLIT, $0-40
+	MOVQ         n+0(FP), CX
+	MOVQ         dy+8(FP), SI
+	MOVQ         xh+16(FP), BX
+	MOVQ         dx+24(FP), DI
+	MOVQ         c+32(FP), AX
+	VBROADCASTSS (AX), Y12
+	VBROADCASTSS 4(AX), Y13
+	VBROADCASTSS 8(AX), Y14
+
+bgloop:
+	TESTQ   CX, CX
+	JLE     bgdone
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VSUBPS  Y13, Y0, Y0
+	VSUBPS  Y13, Y1, Y1
+	VMULPS  (BX), Y14, Y2
+	VMULPS  32(BX), Y14, Y3
+	VSUBPS  Y2, Y0, Y0
+	VSUBPS  Y3, Y1, Y1
+	VMULPS  Y12, Y0, Y0
+	VMULPS  Y12, Y1, Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ    $64, SI
+	ADDQ    $64, BX
+	ADDQ    $64, DI
+	SUBQ    $16, CX
+	JMP     bgloop
+
+bgdone:
+	VZEROUPPER
+	RET

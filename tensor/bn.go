@@ -1,0 +1,89 @@
+package tensor
+
+// The loops of batch normalisation: one pass for a channel's statistics, one to normalise it,
+// and the same two for its gradient. Sums are float64 in sixteen lanes reduced as combine16
+// does, the tail added in order (as Dot64); the elementwise loops round every operation (no
+// fused multiply-add), so the vector kernels and the Go loops give the same bits.
+
+// Moments64 returns Σ x[i] and Σ x[i]², accumulated in float64.
+func Moments64(x []float32) (sum, sumSq float64) {
+	m := len(x) &^ 15
+	if vecAsm && m > 0 {
+		sum, sumSq = moments64Asm(x[:m])
+	} else if m > 0 {
+		var p, q [16]float64
+		for i := 0; i < m; i += 16 {
+			xs := x[i : i+16 : i+16]
+			for l := range p {
+				v := float64(xs[l])
+				p[l] += v
+				q[l] += v * v
+			}
+		}
+		sum, sumSq = combine16(&p), combine16(&q)
+	}
+	for i := m; i < len(x); i++ {
+		v := float64(x[i])
+		sum += v
+		sumSq += v * v
+	}
+	return sum, sumSq
+}
+
+// SumDot64 returns Σ x[i] and Σ x[i]·y[i], accumulated in float64.
+func SumDot64(x, y []float32) (sum, dot float64) {
+	y = y[:len(x)]
+	m := len(x) &^ 15
+	if vecAsm && m > 0 {
+		sum, dot = sumDot64Asm(x[:m], y[:m])
+	} else if m > 0 {
+		var p, q [16]float64
+		for i := 0; i < m; i += 16 {
+			xs, ys := x[i:i+16:i+16], y[i:i+16:i+16]
+			for l := range p {
+				v := float64(xs[l])
+				p[l] += v
+				q[l] += v * float64(ys[l])
+			}
+		}
+		sum, dot = combine16(&p), combine16(&q)
+	}
+	for i := m; i < len(x); i++ {
+		v := float64(x[i])
+		sum += v
+		dot += v * float64(y[i])
+	}
+	return sum, dot
+}
+
+// BatchNormApply writes xh[i] = (x[i] − mean)·invstd and y[i] = gamma·xh[i] + beta.
+func BatchNormApply(y, xh, x []float32, mean, invstd, gamma, beta float32) {
+	xh, y = xh[:len(x)], y[:len(x)]
+	m := len(x) &^ 15
+	if vecAsm && m > 0 {
+		c := [4]float32{mean, invstd, gamma, beta}
+		bnApplyAsm(y[:m], xh[:m], x[:m], &c)
+	} else {
+		m = 0
+	}
+	for i := m; i < len(x); i++ {
+		h := float32(x[i]-mean) * invstd
+		xh[i] = h
+		y[i] = float32(gamma*h) + beta
+	}
+}
+
+// BatchNormGrad writes dx[i] = k·((dy[i] − mdy) − xh[i]·mdyx).
+func BatchNormGrad(dx, dy, xh []float32, k, mdy, mdyx float32) {
+	xh, dx = xh[:len(dy)], dx[:len(dy)]
+	m := len(dy) &^ 15
+	if vecAsm && m > 0 {
+		c := [4]float32{k, mdy, mdyx, 0}
+		bnGradAsm(dx[:m], dy[:m], xh[:m], &c)
+	} else {
+		m = 0
+	}
+	for i := m; i < len(dy); i++ {
+		dx[i] = k * (float32(dy[i]-mdy) - float32(xh[i]*mdyx))
+	}
+}
