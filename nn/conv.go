@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/samgo/sam/param"
 	"github.com/samgo/sam/tensor"
@@ -39,8 +40,6 @@ type Conv2D struct {
 	pool            *Pool2D        // the last forward pooled its output with this layer (Model.fused)
 	yb, yk          []float32      // relu: the outputs that Backward masks with: y (or pool's), or the kept rows
 	pw              tensor.PackedA // W (forward) or Wᵀ (backward), packed once per call
-	scratch         []float32      // per thread: columns, output gradient and input-gradient columns of a chunk
-	part            []float32      // per group of chunks: partial weight and bias gradients
 }
 
 // Build implements Layer.
@@ -105,14 +104,15 @@ func (l *Conv2D) forward(w, x []float32, n int, relu bool, pool *Pool2D) []float
 		l.y = grow(l.y, n*l.Out*p)
 		l.yb = l.y
 	}
-	l.scratch = grow(l.scratch, tensor.Threads()*per)
+	scratch := getScratch(tensor.Threads() * per)
+	defer putScratch(scratch)
 	var b []float32
 	if !l.NoBias {
 		b = l.B.Of(w)
 	}
 	l.pw.Pack(false, l.Out, ckk, l.W.Of(w), ckk)
 	tensor.ParallelSlots(n, 1, func(slot, lo, hi int) {
-		buf := l.scratch[slot*per : (slot+1)*per]
+		buf := (*scratch)[slot*per : (slot+1)*per]
 		cols := buf[:ckk*p]
 		for e := lo; e < hi; e++ {
 			l.im2col(x[e*in:(e+1)*in], cols, 0, p)
@@ -389,19 +389,22 @@ func (l *Conv2D) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []floa
 		nb = l.Out
 	}
 	psz := l.Out*ckk + nb
-	l.part = grow(l.part, groups*psz)
+	partBuf := getScratch(groups * psz)
+	defer putScratch(partBuf)
+	parts := *partBuf
 	ssz := (ckk + l.Out) * ld
 	if needDX {
 		ssz += ckk * p
 		l.dx = grow(l.dx, n*in)
 		l.pw.Pack(true, ckk, l.Out, l.W.Of(w), ckk) // Wᵀ
 	}
-	l.scratch = grow(l.scratch, tensor.Threads()*ssz)
+	scratch := getScratch(tensor.Threads() * ssz)
+	defer putScratch(scratch)
 	tensor.ParallelSlots(groups, 1, func(slot, lo, hi int) {
-		buf := l.scratch[slot*ssz : (slot+1)*ssz]
+		buf := (*scratch)[slot*ssz : (slot+1)*ssz]
 		cols, d := buf[:ckk*ld], buf[ckk*ld:(ckk+l.Out)*ld]
 		for gi := lo; gi < hi; gi++ {
-			part := l.part[gi*psz : (gi+1)*psz]
+			part := parts[gi*psz : (gi+1)*psz]
 			gw, gb := part[:l.Out*ckk], part[l.Out*ckk:]
 			clear(gb)
 			for ci := gi * cpg; ci < min((gi+1)*cpg, chunks); ci++ {
@@ -432,9 +435,9 @@ func (l *Conv2D) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []floa
 		}
 	})
 	// The groups' partial gradients, added in group order (into the first), then transposed.
-	sum := l.part[:psz]
+	sum := parts[:psz]
 	for gi := 1; gi < groups; gi++ {
-		tensor.Axpy(1, l.part[gi*psz:(gi+1)*psz], sum)
+		tensor.Axpy(1, parts[gi*psz:(gi+1)*psz], sum)
 	}
 	gw := l.W.Of(g)
 	for k := 0; k < ckk; k++ {
@@ -450,6 +453,22 @@ func (l *Conv2D) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []floa
 	}
 	return l.dx
 }
+
+// scratchPool holds the convolutions' per-call buffers (columns, output blocks and gradients
+// of a chunk per thread, the partial weight gradients), shared by all layers: one layer's pass
+// needs them only while it runs.
+var scratchPool sync.Pool
+
+func getScratch(n int) *[]float32 {
+	if b, ok := scratchPool.Get().(*[]float32); ok && cap(*b) >= n {
+		*b = (*b)[:n]
+		return b
+	}
+	b := make([]float32, n)
+	return &b
+}
+
+func putScratch(b *[]float32) { scratchPool.Put(b) }
 
 // rowSums adds to gb[o] the first m entries of row o of d (row stride ld), each a float32 sum
 // in index order; four rows at a time, so that their dependency chains overlap.

@@ -190,3 +190,57 @@ func TestConvThreads(t *testing.T) {
 		}
 	}
 }
+
+// TestFusionOff: every model's loss, gradient and BatchNorm running statistics are the same,
+// bit for bit, with the fused passes (convolution+ReLU(+pooling), BatchNorm+ReLU, also inside
+// residual blocks) as with every layer on its own, in training and evaluation mode.
+func TestFusionOff(t *testing.T) {
+	for _, spec := range []Spec{
+		{Model: "cnn", Input: []int{1, 12, 12}, Outputs: 4, Loss: "ce"},
+		{Model: "resnet", Input: []int{3, 8, 8}, Outputs: 4, Loss: "ce", Blocks: 2},
+		{Model: "wrn", Input: []int{3, 8, 8}, Outputs: 4, Loss: "ce", Depth: 10, Width: 1},
+	} {
+		run := func(off bool) ([]float32, []float32, float64, float64) {
+			noFusion = off
+			defer func() { noFusion = false }()
+			m, err := Build(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, _ := m.Init("default", 4)
+			const n = 9
+			rng := rand.New(rand.NewPCG(9, 1))
+			x := make([]float32, n*m.InDim())
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+			labels := make([]int32, n)
+			for i := range labels {
+				labels[i] = int32(rng.IntN(4))
+			}
+			g := make([]float32, len(w))
+			loss, _ := m.Grad(&Ctx{Train: true}, w, g, x, n, Target{Labels: labels})
+			var stats []float32
+			for _, b := range m.Buffers() {
+				stats = append(stats, b.Data...)
+			}
+			eval, _ := m.Evaluate(w, x, n, Target{Labels: labels}, 4)
+			return g, stats, loss, eval
+		}
+		g1, s1, l1, e1 := run(false)
+		g0, s0, l0, e0 := run(true)
+		if l1 != l0 || e1 != e0 {
+			t.Fatalf("%s: loss %v / eval %v fused, %v / %v unfused", spec.Model, l1, e1, l0, e0)
+		}
+		for i := range g0 {
+			if math.Float32bits(g1[i]) != math.Float32bits(g0[i]) {
+				t.Fatalf("%s: gradient %d: %v fused, %v unfused", spec.Model, i, g1[i], g0[i])
+			}
+		}
+		for i := range s0 {
+			if math.Float32bits(s1[i]) != math.Float32bits(s0[i]) {
+				t.Fatalf("%s: running statistic %d: %v fused, %v unfused", spec.Model, i, s1[i], s0[i])
+			}
+		}
+	}
+}

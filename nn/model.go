@@ -144,56 +144,96 @@ func Build(spec Spec) (*Model, error) {
 }
 
 // fused returns how many layers after layer i the model's own passes (Forward, Grad, GradRows)
-// compute inside layer i: 1 for a convolution followed by a ReLU, 2 for a convolution, ReLU and
-// 2×2 max pooling, else 0. The convolution then writes the rectified (and pooled) output, and
-// its Backward takes the gradient with respect to that output. Layers called one by one (as
+// compute inside layer i (fusedAt).
+func (m *Model) fused(i int) int { return fusedAt(m.Layers, i) }
+
+// fusedAt returns how many layers after ls[i] the passes over the sequence ls (forwardSeq,
+// backwardSeq: the model's own passes and a residual block's) compute inside ls[i]: 1 for a
+// convolution or batch normalisation followed by a ReLU, 2 for a convolution, ReLU and 2×2 max
+// pooling, else 0. The first layer then writes the rectified (and pooled) output, and its
+// Backward takes the gradient with respect to that output. Layers called one by one (as
 // package sharpness does) are never fused.
-func (m *Model) fused(i int) int {
-	if i+1 >= len(m.Layers) {
+func fusedAt(ls []Layer, i int) int {
+	if i+1 >= len(ls) || noFusion {
 		return 0
 	}
-	_, conv := m.Layers[i].(*Conv2D)
-	a, act := m.Layers[i+1].(*Activation)
-	if !conv || !act || a.Func != "relu" {
+	if a, ok := ls[i+1].(*Activation); !ok || a.Func != "relu" {
 		return 0
 	}
-	if i+2 < len(m.Layers) {
-		if p, ok := m.Layers[i+2].(*Pool2D); ok && p.K == 2 && !p.Avg && !p.Global {
-			return 2
+	switch ls[i].(type) {
+	case *Conv2D:
+		if i+2 < len(ls) {
+			if p, ok := ls[i+2].(*Pool2D); ok && p.K == 2 && !p.Avg && !p.Global {
+				return 2
+			}
 		}
+		return 1
+	case *BatchNorm:
+		return 1
 	}
-	return 1
+	return 0
 }
 
-// forwardAt runs layer i's Forward, or the fused layers from i (Model.fused), and returns the
-// output and how many layers after i it computed.
+// noFusion turns fusion off (tests compare both).
+var noFusion bool
+
+// forwardAt runs layer i's Forward, or the fused layers from i, and returns the output and how
+// many layers after i it computed.
 func (m *Model) forwardAt(c *Ctx, w, x []float32, n, i int) ([]float32, int) {
-	switch m.fused(i) {
+	return forwardSeqAt(m.Layers, c, w, x, n, i)
+}
+
+func forwardSeqAt(ls []Layer, c *Ctx, w, x []float32, n, i int) ([]float32, int) {
+	switch k := fusedAt(ls, i); k {
 	case 1:
-		x = m.Layers[i].(*Conv2D).forward(w, x, n, true, nil)
-		m.Layers[i+1].(*Activation).adopt(x)
+		switch l := ls[i].(type) {
+		case *Conv2D:
+			x = l.forward(w, x, n, true, nil)
+		case *BatchNorm:
+			x = l.forward(c, w, x, n, true)
+		}
+		ls[i+1].(*Activation).adopt(x)
 		return x, 1
 	case 2:
-		x = m.Layers[i].(*Conv2D).forward(w, x, n, true, m.Layers[i+2].(*Pool2D))
-		m.Layers[i+1].(*Activation).adopt(nil)
+		x = ls[i].(*Conv2D).forward(w, x, n, true, ls[i+2].(*Pool2D))
+		ls[i+1].(*Activation).adopt(nil)
 		return x, 2
 	}
-	return m.Layers[i].Forward(c, w, x, n), 0
+	return ls[i].Forward(c, w, x, n), 0
+}
+
+// forwardSeq runs the layers ls on n rows x, fused where fusedAt says.
+func forwardSeq(ls []Layer, c *Ctx, w, x []float32, n int) []float32 {
+	for i := 0; i < len(ls); i++ {
+		var k int
+		x, k = forwardSeqAt(ls, c, w, x, n, i)
+		i += k
+	}
+	return x
+}
+
+// backwardSeq runs the Backward passes of ls (after forwardSeq) from the output gradient d and
+// returns the input gradient (nil unless needDX).
+func backwardSeq(ls []Layer, c *Ctx, w, g, d []float32, rows int, needDX bool) []float32 {
+	for i := len(ls) - 1; i >= 0; i-- {
+		if fusedIntoAt(ls, i) {
+			continue // the layer below takes this layer's output gradient
+		}
+		d = ls[i].Backward(c, w, g, d, rows, needDX || i > 0)
+	}
+	return d
 }
 
 // fusedInto reports whether layer i is computed inside an earlier layer (Model.fused).
-func (m *Model) fusedInto(i int) bool {
-	return i > 0 && m.fused(i-1) > 0 || i > 1 && m.fused(i-2) == 2
+func (m *Model) fusedInto(i int) bool { return fusedIntoAt(m.Layers, i) }
+
+func fusedIntoAt(ls []Layer, i int) bool {
+	return i > 0 && fusedAt(ls, i-1) > 0 || i > 1 && fusedAt(ls, i-2) == 2
 }
 
 // backward runs the layers' Backward passes from the output gradient d of rows rows.
 func (m *Model) backward(c *Ctx, w, g, d []float32, rows int) {
-	for i := len(m.Layers) - 1; i >= 0; i-- {
-		if m.fusedInto(i) {
-			continue // the convolution below takes this layer's output gradient
-		}
-		d = m.Layers[i].Backward(c, w, g, d, rows, i > 0)
-	}
+	backwardSeq(m.Layers, c, w, g, d, rows, false)
 }
 
 // Init returns a new parameter vector: "default" is PyTorch's default initialisation drawn from
@@ -229,11 +269,7 @@ func (m *Model) InDim() int { return size(m.Spec.Input) }
 
 // Forward runs the layers on n rows x and returns the n × Outputs output rows.
 func (m *Model) Forward(c *Ctx, w, x []float32, n int) []float32 {
-	for i := 0; i < len(m.Layers); i++ {
-		var k int
-		x, k = m.forwardAt(c, w, x, n, i)
-		i += k
-	}
+	x = forwardSeq(m.Layers, c, w, x, n)
 	m.out, m.n = x, n
 	return x
 }

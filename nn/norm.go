@@ -44,7 +44,9 @@ type BatchNorm struct {
 
 	train        bool
 	mean, invstd []float32 // statistics used by the last forward
-	xhat, y, dx  []float32
+	x            []float32 // the last input (not owned): Backward recomputes x̂ from it
+	y, dx        []float32
+	relu         bool // the last forward applied a ReLU (Model.fused)
 }
 
 // Build implements Layer.
@@ -98,9 +100,15 @@ func (l *BatchNorm) Buffers() []Buffer {
 
 // Forward implements Layer.
 func (l *BatchNorm) Forward(c *Ctx, w, x []float32, n int) []float32 {
-	l.train = c.Train
+	return l.forward(c, w, x, n, false)
+}
+
+// forward is Forward, with a ReLU applied to the output when relu is set (Model.fused): the
+// output is then the ReLU's, and Backward takes the gradient with respect to it.
+func (l *BatchNorm) forward(c *Ctx, w, x []float32, n int, relu bool) []float32 {
+	l.train, l.relu = c.Train, relu
 	size := n * l.c * l.hw
-	l.xhat = grow(l.xhat, size)
+	l.x = x[:size]
 	l.y = grow(l.y, size)
 	gam, bet := l.G.Of(w), l.B.Of(w)
 	gs, nc := l.chunks(n)
@@ -136,7 +144,7 @@ func (l *BatchNorm) Forward(c *Ctx, w, x []float32, n int) []float32 {
 			mu, is, g, b := float32(mean), float32(invstd), gam[ch], bet[ch]
 			for e := e0; e < e1; e++ {
 				off := (e*l.c + ch) * l.hw
-				tensor.BatchNormApply(l.y[off:off+l.hw], l.xhat[off:off+l.hw], x[off:off+l.hw], mu, is, g, b)
+				tensor.BatchNormApply(l.y[off:off+l.hw], nil, x[off:off+l.hw], mu, is, g, b, relu)
 			}
 		}
 	})
@@ -160,7 +168,12 @@ func (l *BatchNorm) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []f
 		l.dx = grow(l.dx, n*l.c*l.hw)
 	}
 	gs, nc := l.chunks(n)
-	tensor.Parallel(l.c, 1, func(lo, hi int) {
+	seg := gs * l.hw // per thread: one chunk of a channel's x̂ and (masked) output gradient
+	scratch := getScratch(2 * tensor.Threads() * seg)
+	defer putScratch(scratch)
+	tensor.ParallelSlots(l.c, 1, func(slot, lo, hi int) {
+		buf := (*scratch)[2*slot*seg : 2*(slot+1)*seg]
+		xhb, dyb := buf[:seg], buf[seg:]
 		var tdy, tdyx float64              // channel ch's sums over its chunks
 		for q := lo * nc; q < hi*nc; q++ { // channel ch's chunk [e0, e1) of examples
 			ch, e0 := q/nc, q%nc*gs
@@ -168,9 +181,15 @@ func (l *BatchNorm) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []f
 			cnt := float32((e1 - e0) * l.hw)
 			var sdy, sdyx float64
 			for e := e0; e < e1; e++ {
-				off := (e*l.c + ch) * l.hw
-				a, b := tensor.SumDot64(dy[off:off+l.hw], l.xhat[off:off+l.hw])
-				sdy, sdyx = sdy+a, sdyx+b
+				off, b := (e*l.c+ch)*l.hw, (e-e0)*l.hw
+				xh, d := xhb[b:b+l.hw], dy[off:off+l.hw]
+				tensor.BatchNormApply(nil, xh, l.x[off:off+l.hw], l.mean[j], l.invstd[j], 0, 0, false)
+				if l.relu {
+					tensor.ReLUMask(dyb[b:b+l.hw], d, l.y[off:off+l.hw])
+					d = dyb[b : b+l.hw]
+				}
+				a, s := tensor.SumDot64(d, xh)
+				sdy, sdyx = sdy+a, sdyx+s
 			}
 			if e0 == 0 {
 				tdy, tdyx = 0, 0
@@ -183,8 +202,11 @@ func (l *BatchNorm) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []f
 			k := gam[ch] * l.invstd[j]
 			mdy, mdyx := float32(sdy)/cnt, float32(sdyx)/cnt
 			for e := e0; e < e1; e++ {
-				off := (e*l.c + ch) * l.hw
-				xh, d, dx := l.xhat[off:off+l.hw], dy[off:off+l.hw], l.dx[off:off+l.hw]
+				off, b := (e*l.c+ch)*l.hw, (e-e0)*l.hw
+				xh, d, dx := xhb[b:b+l.hw], dy[off:off+l.hw], l.dx[off:off+l.hw]
+				if l.relu {
+					d = dyb[b : b+l.hw]
+				}
 				if !l.train { // evaluation mode: the statistics are constants
 					for i, v := range d {
 						dx[i] = k * v
@@ -292,14 +314,8 @@ func (r *Residual) Buffers() []Buffer {
 
 // Forward implements Layer.
 func (r *Residual) Forward(c *Ctx, w, x []float32, n int) []float32 {
-	b := x
-	for _, l := range r.Body {
-		b = l.Forward(c, w, b, n)
-	}
-	s := x
-	for _, l := range r.Short {
-		s = l.Forward(c, w, s, n)
-	}
+	b := forwardSeq(r.Body, c, w, x, n)
+	s := forwardSeq(r.Short, c, w, x, n)
 	r.y = grow(r.y, len(b))
 	if r.Linear {
 		for i, v := range b {
@@ -321,14 +337,8 @@ func (r *Residual) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []fl
 	} else {
 		ReLUMask(r.z, dy, r.y)
 	}
-	d := r.z
-	for i := len(r.Body) - 1; i >= 0; i-- {
-		d = r.Body[i].Backward(c, w, g, d, n, needDX || i > 0)
-	}
-	ds := r.z
-	for i := len(r.Short) - 1; i >= 0; i-- {
-		ds = r.Short[i].Backward(c, w, g, ds, n, needDX || i > 0)
-	}
+	d := backwardSeq(r.Body, c, w, g, r.z, n, needDX)
+	ds := backwardSeq(r.Short, c, w, g, r.z, n, needDX)
 	if !needDX {
 		return nil
 	}

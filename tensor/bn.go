@@ -56,20 +56,40 @@ func SumDot64(x, y []float32) (sum, dot float64) {
 	return sum, dot
 }
 
-// BatchNormApply writes xh[i] = (x[i] − mean)·invstd and y[i] = gamma·xh[i] + beta.
-func BatchNormApply(y, xh, x []float32, mean, invstd, gamma, beta float32) {
-	xh, y = xh[:len(x)], y[:len(x)]
+// BatchNormApply writes xh[i] = (x[i] − mean)·invstd and y[i] = gamma·xh[i] + beta, then
+// max(y[i], 0) (Go's max) when relu is set; xh or y may be nil (not written).
+func BatchNormApply(y, xh, x []float32, mean, invstd, gamma, beta float32, relu bool) {
+	mode := 0
+	if xh != nil {
+		xh = xh[:len(x)]
+		mode |= 1
+	}
+	if y != nil {
+		y = y[:len(x)]
+		mode |= 2
+		if relu {
+			mode |= 4
+		}
+	}
 	m := len(x) &^ 15
-	if vecAsm && m > 0 {
+	if vecAsm && m > 0 && mode != 0 {
 		c := [4]float32{mean, invstd, gamma, beta}
-		bnApplyAsm(y[:m], xh[:m], x[:m], &c)
+		bnApplyAsm(y, xh, x[:m], &c, mode)
 	} else {
 		m = 0
 	}
 	for i := m; i < len(x); i++ {
 		h := float32(x[i]-mean) * invstd
-		xh[i] = h
-		y[i] = float32(gamma*h) + beta
+		if xh != nil {
+			xh[i] = h
+		}
+		if y != nil {
+			v := float32(gamma*h) + beta
+			if relu {
+				v = max(v, 0)
+			}
+			y[i] = v
+		}
 	}
 }
 

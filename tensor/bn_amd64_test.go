@@ -26,13 +26,17 @@ func TestBatchNormKernelsMatchGo(t *testing.T) {
 			c, d   float64
 			xh, yv []float32
 			dx     []float32
+			ry, rx []float32
 		}
 		run := func() out {
 			var o out
 			o.a, o.b = Moments64(x)
 			o.c, o.d = SumDot64(x, y)
 			o.xh, o.yv, o.dx = make([]float32, n), make([]float32, n), make([]float32, n)
-			BatchNormApply(o.yv, o.xh, x, 0.7, 1.3, -0.9, 0.2)
+			BatchNormApply(o.yv, o.xh, x, 0.7, 1.3, -0.9, 0.2, false)
+			o.ry, o.rx = make([]float32, n), make([]float32, n)
+			BatchNormApply(o.ry, nil, x, 0.7, 1.3, -0.9, 0.2, true)
+			BatchNormApply(nil, o.rx, x, 0.7, 1.3, -0.9, 0.2, true)
 			BatchNormGrad(o.dx, y, o.xh, 0.45, -0.1, 0.3)
 			return o
 		}
@@ -44,7 +48,7 @@ func TestBatchNormKernelsMatchGo(t *testing.T) {
 			t.Fatalf("n=%d: sums %v %v %v %v, Go %v %v %v %v", n, asm.a, asm.b, asm.c, asm.d, gol.a, gol.b, gol.c, gol.d)
 		}
 		for i := 0; i < n; i++ {
-			for _, p := range [][2]float32{{asm.xh[i], gol.xh[i]}, {asm.yv[i], gol.yv[i]}, {asm.dx[i], gol.dx[i]}} {
+			for _, p := range [][2]float32{{asm.xh[i], gol.xh[i]}, {asm.yv[i], gol.yv[i]}, {asm.dx[i], gol.dx[i]}, {asm.ry[i], gol.ry[i]}, {asm.rx[i], gol.rx[i]}, {asm.rx[i], asm.xh[i]}, {asm.ry[i], max(asm.yv[i], 0)}} {
 				if math.Float32bits(p[0]) != math.Float32bits(p[1]) {
 					t.Fatalf("n=%d element %d: %v, Go %v", n, i, p[0], p[1])
 				}

@@ -28,7 +28,7 @@ func TestBatchNormKernels(t *testing.T) {
 			}
 		}
 		xh, yv, dx := make([]float32, n), make([]float32, n), make([]float32, n)
-		BatchNormApply(yv, xh, x, 0.5, 2, 3, -1)
+		BatchNormApply(yv, xh, x, 0.5, 2, 3, -1, false)
 		BatchNormGrad(dx, y, xh, 0.25, 0.1, -0.2)
 		for i := range x {
 			h := (float64(x[i]) - 0.5) * 2

@@ -115,7 +115,7 @@ func moments64AVX2(n int, x *float32) (s, ss float64)
 func sumDot64AVX2(n int, x, y *float32) (s, d float64)
 
 //go:noescape
-func bnApplyAVX2(n int, x, xh, y *float32, c *[4]float32)
+func bnApplyAVX2(n int, x, xh, y *float32, c *[4]float32, mode int)
 
 //go:noescape
 func bnGradAVX2(n int, dy, xh, dx *float32, c *[4]float32)
@@ -126,9 +126,16 @@ func sumDot64Asm(x, y []float32) (float64, float64) {
 	return sumDot64AVX2(len(x), unsafe.SliceData(x), unsafe.SliceData(y[:len(x)]))
 }
 
-func bnApplyAsm(y, xh, x []float32, c *[4]float32) {
+func bnApplyAsm(y, xh, x []float32, c *[4]float32, mode int) {
 	n := len(x)
-	bnApplyAVX2(n, unsafe.SliceData(x), unsafe.SliceData(xh[:n]), unsafe.SliceData(y[:n]), c)
+	var px, py *float32
+	if mode&1 != 0 {
+		px = unsafe.SliceData(xh[:n])
+	}
+	if mode&2 != 0 {
+		py = unsafe.SliceData(y[:n])
+	}
+	bnApplyAVX2(n, unsafe.SliceData(x), px, py, c, mode)
 }
 
 func bnGradAsm(dx, dy, xh []float32, c *[4]float32) {

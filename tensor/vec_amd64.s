@@ -671,19 +671,22 @@ sddone:
 	VZEROUPPER
 	RET
 
-// func bnApplyAVX2(n int, x, xh, y *float32, c *[4]float32)
-// xh[i] = (x[i] − c[0])·c[1] and y[i] = c[2]·xh[i] + c[3] (each operation rounded, no FMA), over
-// n elements (a multiple of 16).
-TEXT ·bnApplyAVX2(SB), NOSPLIT, $0-40
+// func bnApplyAVX2(n int, x, xh, y *float32, c *[4]float32, mode int)
+// h = (x[i] − c[0])·c[1] and v = c[2]·h + c[3] (each operation rounded, no FMA), over n elements
+// (a multiple of 16); mode bit 1: store h in xh; bit 2: store v in y; bit 4: v = max(v, 0) + 0
+// first (Go's max: NaN stays, −0 becomes +0).
+TEXT ·bnApplyAVX2(SB), NOSPLIT, $0-48
 	MOVQ         n+0(FP), CX
 	MOVQ         x+8(FP), SI
 	MOVQ         xh+16(FP), DI
 	MOVQ         y+24(FP), DX
 	MOVQ         c+32(FP), AX
+	MOVQ         mode+40(FP), BX
 	VBROADCASTSS (AX), Y12
 	VBROADCASTSS 4(AX), Y13
 	VBROADCASTSS 8(AX), Y14
 	VBROADCASTSS 12(AX), Y15
+	VXORPS       Y11, Y11, Y11
 
 baploop:
 	TESTQ   CX, CX
@@ -694,14 +697,30 @@ baploop:
 	VSUBPS  Y12, Y1, Y1
 	VMULPS  Y13, Y0, Y0
 	VMULPS  Y13, Y1, Y1
+	TESTQ   $1, BX
+	JZ      bapnoxh
 	VMOVUPS Y0, (DI)
 	VMOVUPS Y1, 32(DI)
+
+bapnoxh:
+	TESTQ   $2, BX
+	JZ      bapnext
 	VMULPS  Y14, Y0, Y0
 	VMULPS  Y14, Y1, Y1
 	VADDPS  Y15, Y0, Y0
 	VADDPS  Y15, Y1, Y1
+	TESTQ   $4, BX
+	JZ      bapstore
+	VMAXPS  Y0, Y11, Y0
+	VMAXPS  Y1, Y11, Y1
+	VADDPS  Y11, Y0, Y0
+	VADDPS  Y11, Y1, Y1
+
+bapstore:
 	VMOVUPS Y0, (DX)
 	VMOVUPS Y1, 32(DX)
+
+bapnext:
 	ADDQ    $64, SI
 	ADDQ    $64, DI
 	ADDQ    $64, DX
