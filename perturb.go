@@ -160,17 +160,18 @@ func (e *Perturbation) Project(eps, w []float32, rho float64) {
 		return
 	}
 	var sum float64
-	for _, s := range e.Layout.Spans {
-		for i := s.Off; i < s.End(); i++ {
-			z := float64(eps[i] / t(s, i))
-			sum += z * z
+	if !e.Adaptive && e.P == 2 {
+		sum = tensor.SumSq64(eps) // T = 1: the vector kernel, split over the threads
+	} else {
+		for _, s := range e.Layout.Spans {
+			for i := s.Off; i < s.End(); i++ {
+				z := float64(eps[i] / t(s, i))
+				sum += z * z
+			}
 		}
 	}
 	if n := math.Sqrt(sum); n > rho {
-		f := float32(rho / n)
-		for i := range eps {
-			eps[i] *= f
-		}
+		tensor.Scale(float32(rho/n), eps)
 	}
 }
 

@@ -88,9 +88,7 @@ func (s *Step) Ascend(g []float32, lo, hi int, rho float64) {
 	for range k {
 		s.Eps.Apply(s.eps, s.eps, s.W, g, rho/float64(k))
 		s.Eps.Project(s.eps, s.W, rho)
-		for i, e := range s.eps {
-			s.WP[i] = s.W[i] + e
-		}
+		tensor.AddScaled(s.WP, s.W, 1, s.eps) // w + ε (1·ε is exact)
 		s.Loss(s.WP, g, lo, hi, true)
 	}
 }

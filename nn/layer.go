@@ -117,10 +117,7 @@ func (d *Dense) Forward(c *Ctx, w, x []float32, n int) []float32 {
 	if !d.NoBias {
 		b := d.B.Of(w)
 		for r := 0; r < n; r++ {
-			row := d.y[r*d.Out : (r+1)*d.Out]
-			for j, bj := range b {
-				row[j] += bj
-			}
+			tensor.Axpy(1, b, d.y[r*d.Out:(r+1)*d.Out]) // row + 1·b: the plain sum
 		}
 	}
 	return d.y
@@ -139,10 +136,7 @@ func (d *Dense) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []float
 		gb := d.B.Of(g)
 		clear(gb)
 		for r := 0; r < n; r++ {
-			row := dy[r*d.Out : (r+1)*d.Out]
-			for j, v := range row {
-				gb[j] += v
-			}
+			tensor.Axpy(1, dy[r*d.Out:(r+1)*d.Out], gb) // row by row, as a plain loop adds
 		}
 	}
 	if !needDX {
