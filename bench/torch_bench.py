@@ -9,6 +9,7 @@ Used by bench/run.sh only; PyTorch is a benchmark peer, never a dependency of th
 import argparse
 import json
 import resource
+import sys
 import time
 
 import torch
@@ -92,8 +93,14 @@ def model(name, width=1, blocks=1):
     raise SystemExit("unknown model " + name)
 
 
+class Args(argparse.ArgumentParser):
+    def error(self, message):  # a user error is one line
+        print("torch_bench: %s" % message, file=sys.stderr)
+        sys.exit(2)
+
+
 def main():
-    ap = argparse.ArgumentParser()
+    ap = Args()
     ap.add_argument("--model", default="mlp")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--rho", type=float, default=0.0)
