@@ -90,6 +90,7 @@ def main():
     ap.add_argument("--train-size", type=int, default=0, help="train on the first N images of the training pool (0 = all; for quick tests)")
     ap.add_argument("--threads", type=int, default=0, help="PyTorch's threads (0 = all cores, as sam train)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", default="-", help="write the JSON line to this file (default: stdout)")
     a = ap.parse_args()
     for flag, v, ok in (("--epochs", a.epochs, a.epochs >= 1), ("--batch-size", a.batch_size, a.batch_size >= 1),
                         ("--lr", a.lr, a.lr > 0), ("--rho", a.rho, a.rho >= 0),
@@ -173,7 +174,12 @@ def main():
     res["wall_seconds"] = time.perf_counter() - START
     res["metrics"] = metrics
     res["torch"] = torch.__version__
-    print(json.dumps(res))
+    line = json.dumps(res) + "\n"
+    if a.out == "-":
+        sys.stdout.write(line)
+    else:
+        with open(a.out, "w") as f:
+            f.write(line)
 
 
 if __name__ == "__main__":
