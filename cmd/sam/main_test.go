@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/samgo/sam"
 )
 
 func runSam(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -282,5 +284,28 @@ func TestPInfinityOutputs(t *testing.T) {
 	code, _, stderr = runSam(t, "sharpness", "--model", filepath.Join(out, "model.safetensors"), "--subset", "50", "--out", out)
 	if code != 0 {
 		t.Fatalf("sharpness on a p = inf checkpoint: exit %d: %s", code, stderr)
+	}
+}
+
+// TestBenchPassesEveryMember: sam bench counts the FLOPs of every registered member (a new
+// member whose pass count it cannot read would make it panic), and ρ = 0 is the base step's
+// single pass except for the members that work at ρ = 0.
+func TestBenchPassesEveryMember(t *testing.T) {
+	for _, m := range sam.Members() {
+		var p float64
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s: %v", m.Name, r)
+				}
+			}()
+			p = benchPasses(sam.Config{Variant: m.Name, Rho: 0.05})
+		}()
+		if p < 1 || p > 10 {
+			t.Errorf("%s (passes %q): counted %v passes", m.Name, m.Passes, p)
+		}
+		if q := benchPasses(sam.Config{Variant: m.Name}); !m.RhoFree && q != 1 {
+			t.Errorf("%s at ρ = 0: counted %v passes, want 1", m.Name, q)
+		}
 	}
 }
