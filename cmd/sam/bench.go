@@ -35,27 +35,39 @@ type benchResult struct {
 	StepsPerSec    float64 `json:"steps_per_sec"`
 	ExamplesPerSec float64 `json:"examples_per_sec"`
 	GFLOPs         float64 `json:"gflops"`
-	MaxRSSMB       float64 `json:"max_rss_mb"`             // the process's peak resident memory
-	Ranks          int     `json:"ranks,omitempty"`        // under mpirun: the ranks, each with Threads threads
-	DistEps        string  `json:"dist_eps,omitempty"`     // under mpirun: local or global
-	AllReduceMS    float64 `json:"allreduce_ms,omitempty"` // under mpirun: one all-reduce of the parameters (and the loss)
+	Passes         float64 `json:"passes"`                  // forward-backward passes per step that StepGFLOP counts
+	StepGFLOP      float64 `json:"step_gflop"`              // FLOPs of one step (the global batch under mpirun), in 10⁹
+	GemmGFLOPs     float64 `json:"gemm_gflops,omitempty"`   // with --roofline: a 1024³ SGEMM, same threads, same process
+	RooflineFrac   float64 `json:"roofline_frac,omitempty"` // with --roofline: gflops ÷ gemm_gflops
+	MaxRSSMB       float64 `json:"max_rss_mb"`              // the process's peak resident memory
+	Ranks          int     `json:"ranks,omitempty"`         // under mpirun: the ranks, each with Threads threads
+	DistEps        string  `json:"dist_eps,omitempty"`      // under mpirun: local or global
+	AllReduceMS    float64 `json:"allreduce_ms,omitempty"`  // under mpirun: one all-reduce of the parameters (and the loss)
 }
 
 func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
 	var f trainFlags
 	var batch, classes int
 	var input, image, profile string
+	var roofline bool
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Time training steps of a model on synthetic data and print one JSON line",
 		Long: `Time training steps (after a warm-up) of the model, optimizer and SAM settings given by the
 same flags as 'sam train', on synthetic data of the model's input shape, and print one JSON line:
-{"model","batch","opt","rho","variant","threads","steps_per_sec","examples_per_sec","gflops"}.
+{"model","parameters","batch","opt","rho","variant","threads","steps_per_sec","examples_per_sec",
+"gflops","passes","step_gflop","max_rss_mb"}, and with --roofline also "gemm_gflops","roofline_frac".
 --steps is the number of timed steps (default 50); --rho 0 times the base optimizer alone.
-gflops counts the dense and convolution layers' multiply-adds: 3 × forward per pass (forward, two backward
-products), 2 passes for SAM.`,
+step_gflop is the FLOP count of one step (10⁹ FLOPs): the dense and convolution layers' multiply-adds,
+2 FLOPs each, × 3 per pass (forward and the two backward products) × passes, the member's pass count
+("sam variants": 1 for the base optimizer, 1 + --ascent-steps for SAM, k + 1 for Lookbehind-SAM,
+1 + 1/k for LookSAM, a forward pass counted as a third of a pass). gflops is the achieved rate,
+step_gflop × steps_per_sec. --roofline then times a 1024×1024×1024 SGEMM (the project's GEMM, best of
+5, the same --threads, in the same process) and adds its rate, gemm_gflops, and roofline_frac =
+gflops ÷ gemm_gflops.`,
 		Example: `  sam bench --model mlp --hidden 256,256 --batch 128 --opt sgd --rho 0
-  sam bench --model mlp --hidden 256,256 --batch 128 --opt sgd --rho 0.05 --threads 1`,
+  sam bench --model mlp --hidden 256,256 --batch 128 --opt sgd --rho 0.05 --threads 1
+  sam bench --model cnn --batch 128 --opt sgd --rho 0 --threads 2 --roofline`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if batch <= 0 {
@@ -118,14 +130,22 @@ products), 2 passes for SAM.`,
 			if err != nil {
 				return usage(err)
 			}
-			res.MaxRSSMB = maxRSSMB()
+			res.MaxRSSMB = maxRSSMB() // before the GEMM's 12 MB of matrices
+			if roofline {
+				res.GemmGFLOPs = gemmGFLOPs(1024, 5, f.threads)
+			}
 			if comm.Size() > 1 { // rates of the global batch; one all-reduce's time
 				res.Batch, res.ExamplesPerSec, res.GFLOPs = global, res.StepsPerSec*float64(global), res.GFLOPs*float64(comm.Size())
+				res.StepGFLOP *= float64(comm.Size())
+				res.GemmGFLOPs *= float64(comm.Size()) // every rank's GEMM at once: the ranks' roofline
 				res.Ranks, res.DistEps = comm.Size(), cmp.Or(c.DistEps, train.EpsLocal)
 				res.AllReduceMS = allReduceMS(comm, res.Parameters)
 				if comm.Rank() != 0 {
 					return nil
 				}
+			}
+			if res.GemmGFLOPs > 0 {
+				res.RooflineFrac = res.GFLOPs / res.GemmGFLOPs
 			}
 			return json.NewEncoder(stdout).Encode(res)
 		},
@@ -136,6 +156,7 @@ products), 2 passes for SAM.`,
 	fl.StringVar(&input, "input", "1,28,28", "shape of one synthetic example")
 	fl.StringVar(&image, "image", "", "shape of one synthetic image as HxWxC, such as 32x32x3 (instead of --input C,H,W)")
 	fl.IntVar(&classes, "classes", 10, "number of classes (outputs) of the synthetic task")
+	fl.BoolVar(&roofline, "roofline", false, "also time a 1024³ SGEMM with the same threads and report gemm_gflops and roofline_frac")
 	fl.StringVar(&profile, "cpuprofile", "", "write a Go CPU profile of the timed steps to this file (go tool pprof)")
 	for _, name := range []string{"data", "data-dir", "target", "val-fraction", "test-fraction", "standardize", "label-noise", "train-size",
 		"epochs", "batch-size", "schedule", "warmup", "lr-step", "lr-gamma", "min-lr", "out", "save", "quiet",
@@ -236,11 +257,8 @@ func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64
 	}
 	barrier(comm)
 	sec := time.Since(start).Seconds()
-	passes := 1.0
-	if sc.Rho > 0 {
-		passes = 2
-	}
-	flops := passes * 3 * 2 * float64(m.MACs()) * float64(batch) * float64(steps)
+	passes := benchPasses(sc)
+	stepFlops := passes * 3 * 2 * float64(m.MACs()) * float64(batch)
 	variant := sc.Variant
 	if variant == "" {
 		variant = "sam"
@@ -256,7 +274,55 @@ func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64
 	}
 	return &benchResult{Model: spec.Model, Parameters: m.Layout.Size(), Batch: batch, Opt: oc.Name, Rho: sc.Rho, Variant: variant,
 		Augment: strings.Join(augs, ","), Threads: tensor.Threads(), StepsPerSec: float64(steps) / sec,
-		ExamplesPerSec: float64(steps*batch) / sec, GFLOPs: flops / sec / 1e9}, nil
+		ExamplesPerSec: float64(steps*batch) / sec, GFLOPs: stepFlops * float64(steps) / sec / 1e9,
+		Passes: passes, StepGFLOP: stepFlops / 1e9}, nil
+}
+
+// benchPasses is the number of forward-backward passes of one step of the member sc names, as
+// its pass count ("sam variants") says: 1 for the base optimizer (ρ = 0, unless the member
+// works at ρ = 0), 1 + k for SAM's k ascent steps, a forward pass alone a third of a pass.
+func benchPasses(sc sam.Config) float64 {
+	m, ok := sam.Lookup(sc.Variant)
+	if !ok || (sc.Rho == 0 && !m.RhoFree) {
+		return 1
+	}
+	switch m.Passes {
+	case "k + 1": // Lookbehind-SAM
+		return sc.Param(m.Name+"-k") + 1
+	case "1 + 1/k": // LookSAM: a full SAM step every k-th step
+		return 1 + 1/sc.Param(m.Name+"-k")
+	case "1 + 1 forward": // MESA
+		return 1 + 1.0/3
+	case "2 forward, 1 + γ backward": // ESAM: γ of the examples in the second backward products
+		return (2 + 2*(1+sc.Param(m.Name+"-gamma"))) / 3
+	}
+	if m.Name == "sam" {
+		return 1 + float64(max(1, sc.AscentSteps))
+	}
+	n, err := strconv.Atoi(strings.Fields(m.Passes + " ?")[0]) // "2", "2 (independent)"
+	if err != nil {
+		panic(fmt.Sprintf("sam bench: no FLOP count for %s's passes %q", m.Name, m.Passes))
+	}
+	return float64(n)
+}
+
+// gemmGFLOPs is the best rate of reps n×n×n float32 GEMMs (tensor.Gemm, as bench/gemm) on threads
+// threads, after one warm-up product.
+func gemmGFLOPs(n, reps, threads int) float64 {
+	prev := tensor.SetThreads(threads)
+	defer tensor.SetThreads(prev)
+	a, b, c := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
+	for i := range a {
+		a[i], b[i] = float32(i%7)*0.1, float32(i%5)*0.1
+	}
+	tensor.Gemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n)
+	best := 0.0
+	for range reps {
+		t := time.Now()
+		tensor.Gemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n)
+		best = max(best, 2*float64(n)*float64(n)*float64(n)/time.Since(t).Seconds()/1e9)
+	}
+	return best
 }
 
 // parseImageShape reads HxWxC (such as 32x32x3) as [H, W, C].

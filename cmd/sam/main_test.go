@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/samgo/sam"
 )
 
 func runSam(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -207,6 +210,66 @@ func TestBench(t *testing.T) {
 	}
 }
 
+// TestBenchFLOPs: sam bench's FLOP count of a step (an MLP 8-16-3 has 8·16 + 16·3 = 176
+// multiply-adds per example: 2 FLOPs each, × 3 per pass, × the member's passes), the achieved
+// rate that follows from it, and --roofline's GEMM rate and fraction.
+func TestBenchFLOPs(t *testing.T) {
+	for _, tc := range []struct {
+		flags    []string
+		passes   float64
+		roofline bool
+	}{
+		{[]string{"--rho", "0"}, 1, true},
+		{[]string{"--rho", "0.05"}, 2, false},
+		{[]string{"--rho", "0.05", "--ascent-steps", "3"}, 4, false},
+		{[]string{"--rho", "0.05", "--variant", "lookbehind", "--lookbehind-k", "3"}, 4, false},
+		{[]string{"--rho", "0.05", "--variant", "looksam", "--looksam-k", "4"}, 1.25, false},
+		{[]string{"--rho", "0.05", "--variant", "gsam"}, 2, true},
+	} {
+		args := append([]string{"bench", "--model", "mlp", "--hidden", "16", "--input", "8", "--classes", "3",
+			"--batch", "8", "--steps", "3", "--opt", "sgd", "--threads", "1"}, tc.flags...)
+		if tc.roofline {
+			args = append(args, "--roofline")
+		}
+		code, stdout, stderr := runSam(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", tc.flags, code, stderr)
+		}
+		var raw map[string]any
+		if err := json.Unmarshal([]byte(stdout), &raw); err != nil {
+			t.Fatalf("%v: not one JSON line: %q", tc.flags, stdout)
+		}
+		r := map[string]float64{}
+		for k, v := range raw {
+			if f, ok := v.(float64); ok {
+				r[k] = f
+			}
+		}
+		if r["passes"] != tc.passes {
+			t.Errorf("%v: passes %v, want %v", tc.flags, r["passes"], tc.passes)
+		}
+		if want := tc.passes * 3 * 2 * 176 * 8 / 1e9; math.Abs(r["step_gflop"]-want) > 1e-12*want {
+			t.Errorf("%v: step_gflop %v, want %v", tc.flags, r["step_gflop"], want)
+		}
+		if got, want := r["gflops"], r["step_gflop"]*r["steps_per_sec"]; math.Abs(got-want) > 1e-9*want {
+			t.Errorf("%v: gflops %v, want step_gflop × steps_per_sec = %v", tc.flags, got, want)
+		}
+		_, hasGemm := raw["gemm_gflops"]
+		_, hasFrac := raw["roofline_frac"]
+		if hasGemm != tc.roofline || hasFrac != tc.roofline {
+			t.Fatalf("%v: gemm_gflops/roofline_frac present %v/%v with --roofline %v: %s", tc.flags, hasGemm, hasFrac, tc.roofline, stdout)
+		}
+		if tc.roofline {
+			if r["gemm_gflops"] <= 0 {
+				t.Errorf("%v: gemm_gflops %v", tc.flags, r["gemm_gflops"])
+			}
+			if got, want := r["roofline_frac"], r["gflops"]/r["gemm_gflops"]; math.Abs(got-want) > 1e-9*want {
+				t.Errorf("%v: roofline_frac %v, want gflops ÷ gemm_gflops = %v", tc.flags, got, want)
+			}
+		}
+	}
+}
+
 // TestPInfinityOutputs: p = ∞ (which JSON cannot hold as a number) is written and read back.
 func TestPInfinityOutputs(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "run")
@@ -221,5 +284,28 @@ func TestPInfinityOutputs(t *testing.T) {
 	code, _, stderr = runSam(t, "sharpness", "--model", filepath.Join(out, "model.safetensors"), "--subset", "50", "--out", out)
 	if code != 0 {
 		t.Fatalf("sharpness on a p = inf checkpoint: exit %d: %s", code, stderr)
+	}
+}
+
+// TestBenchPassesEveryMember: sam bench counts the FLOPs of every registered member (a new
+// member whose pass count it cannot read would make it panic), and ρ = 0 is the base step's
+// single pass except for the members that work at ρ = 0.
+func TestBenchPassesEveryMember(t *testing.T) {
+	for _, m := range sam.Members() {
+		var p float64
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s: %v", m.Name, r)
+				}
+			}()
+			p = benchPasses(sam.Config{Variant: m.Name, Rho: 0.05})
+		}()
+		if p < 1 || p > 10 {
+			t.Errorf("%s (passes %q): counted %v passes", m.Name, m.Passes, p)
+		}
+		if q := benchPasses(sam.Config{Variant: m.Name}); !m.RhoFree && q != 1 {
+			t.Errorf("%s at ρ = 0: counted %v passes, want 1", m.Name, q)
+		}
 	}
 }
