@@ -54,17 +54,7 @@ func (r *gsam) Gradient(s *Step) (float64, []float32) {
 	if r.alpha == 0 {
 		return l, gp
 	}
-	k, a := projection(g, gp), r.alpha
-	body := func(lo, hi int) { // g_p − α·(g − k·g_p), elementwise: the same bits on any thread count
-		for i := lo; i < hi; i++ {
-			x := gp[i]
-			gp[i] = x - a*(g[i]-k*x)
-		}
-	}
-	if len(gp) < 1<<16 {
-		body(0, len(gp))
-	} else {
-		tensor.Parallel(len(gp), 1<<14, body)
-	}
+	// g_p − α·(g − k·g_p), elementwise in the vector kernel: the same bits on any thread count
+	tensor.GSAMCombine(gp, g, r.alpha, projection(g, gp))
 	return l, gp
 }

@@ -176,37 +176,12 @@ func (e *Perturbation) Project(eps, w []float32, rho float64) {
 }
 
 // scaledStep writes ds = bs + c·T²∘g (times the mask when not nil), T = |w|+η: ASAM's ε for
-// p = 2. Long vectors are split over the worker threads; each element is computed alone, in
-// the same order of operations as one loop, so the bits do not depend on the thread count.
+// p = 2, in the vector kernel (tensor.ASAMStep: elementwise, the same bits on any thread count).
 func scaledStep(ds, bs, ws, gs, mask []float32, c, eta float32) {
-	body := func(lo, hi int) {
-		if mask == nil {
-			for i := lo; i < hi; i++ {
-				t := abs32(ws[i]) + eta
-				ds[i] = bs[i] + c*t*t*gs[i]
-			}
-			return
-		}
-		for i := lo; i < hi; i++ {
-			t := abs32(ws[i]) + eta
-			ds[i] = bs[i] + c*t*t*gs[i]*mask[i]
-		}
-	}
-	if len(gs) < 1<<16 {
-		body(0, len(gs))
-		return
-	}
-	tensor.Parallel(len(gs), 1<<14, body)
+	tensor.ASAMStep(ds, bs, ws, gs, mask, c, eta)
 }
 
 func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
 
-// sumSqScaled returns Σ((|w|+η)·g)² in float64.
-func sumSqScaled(w, g []float32, eta float32) float64 {
-	var s float64
-	for i, x := range g {
-		z := float64((abs32(w[i]) + eta) * x)
-		s += z * z
-	}
-	return s
-}
+// sumSqScaled returns Σ((|w|+η)·g)² in float64 (tensor.SumSqScaled64).
+func sumSqScaled(w, g []float32, eta float32) float64 { return tensor.SumSqScaled64(w, g, eta) }

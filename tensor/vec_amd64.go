@@ -142,3 +142,25 @@ func bnGradAsm(dx, dy, xh []float32, c *[4]float32) {
 	n := len(dy)
 	bnGradAVX2(n, unsafe.SliceData(dy), unsafe.SliceData(xh[:n]), unsafe.SliceData(dx[:n]), c)
 }
+
+//go:noescape
+func gsamCombineAVX2(n int, gp, gr *float32, a, k float32)
+
+//go:noescape
+func asamStepAVX2(n int, ds, bs, ws, gs *float32, c, eta float32)
+
+//go:noescape
+func sumSqScaled64AVX2(n int, w, gr *float32, eta float32) float64
+
+func gsamCombineAsm(gp, g []float32, a, k float32) {
+	gsamCombineAVX2(len(gp), unsafe.SliceData(gp), unsafe.SliceData(g[:len(gp)]), a, k)
+}
+
+func asamStepAsm(ds, bs, ws, gs []float32, c, eta float32) {
+	n := len(gs)
+	asamStepAVX2(n, unsafe.SliceData(ds[:n]), unsafe.SliceData(bs[:n]), unsafe.SliceData(ws[:n]), unsafe.SliceData(gs), c, eta)
+}
+
+func sumSqScaled64Asm(w, g []float32, eta float32) float64 {
+	return sumSqScaled64AVX2(len(g), unsafe.SliceData(w[:len(g)]), unsafe.SliceData(g), eta)
+}

@@ -768,3 +768,132 @@ bgloop:
 bgdone:
 	VZEROUPPER
 	RET
+
+// func gsamCombineAVX2(n int, gp, gr *float32, a, k float32)
+// gp[i] = x − a·(g[i] − k·x) with x = gp[i], each operation rounded (no FMA), over n elements (a
+// multiple of 16): GSAM's update direction.
+TEXT ·gsamCombineAVX2(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), CX
+	MOVQ         gp+8(FP), DI
+	MOVQ         gr+16(FP), SI
+	VBROADCASTSS a+24(FP), Y14
+	VBROADCASTSS k+28(FP), Y15
+
+gcloop:
+	TESTQ   CX, CX
+	JLE     gcdone
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMULPS  Y15, Y0, Y2 // k·x
+	VMULPS  Y15, Y1, Y3
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VSUBPS  Y2, Y4, Y4 // g − k·x
+	VSUBPS  Y3, Y5, Y5
+	VMULPS  Y14, Y4, Y4 // a·(…)
+	VMULPS  Y14, Y5, Y5
+	VSUBPS  Y4, Y0, Y0 // x − a·(…)
+	VSUBPS  Y5, Y1, Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	SUBQ    $16, CX
+	JMP     gcloop
+
+gcdone:
+	VZEROUPPER
+	RET
+
+// func asamStepAVX2(n int, ds, bs, ws, gs *float32, c, eta float32)
+// ds[i] = bs[i] + ((c·t)·t)·gs[i], t = |ws[i]| + eta, each operation rounded (no FMA), over n
+// elements (a multiple of 16): ASAM's ε for p = 2.
+TEXT ·asamStepAVX2(SB), NOSPLIT, $0-48
+	MOVQ         n+0(FP), CX
+	MOVQ         ds+8(FP), DI
+	MOVQ         bs+16(FP), BX
+	MOVQ         ws+24(FP), SI
+	MOVQ         gs+32(FP), DX
+	VBROADCASTSS c+40(FP), Y14
+	VBROADCASTSS eta+44(FP), Y15
+	VPCMPEQD     Y13, Y13, Y13
+	VPSRLD       $1, Y13, Y13 // 0x7fffffff: clears the sign bit
+
+asloop:
+	TESTQ   CX, CX
+	JLE     asdone
+	VANDPS  (SI), Y13, Y0
+	VANDPS  32(SI), Y13, Y1
+	VADDPS  Y15, Y0, Y0 // t
+	VADDPS  Y15, Y1, Y1
+	VMULPS  Y14, Y0, Y2 // c·t
+	VMULPS  Y14, Y1, Y3
+	VMULPS  Y0, Y2, Y2  // ·t
+	VMULPS  Y1, Y3, Y3
+	VMULPS  (DX), Y2, Y2 // ·g
+	VMULPS  32(DX), Y3, Y3
+	VADDPS  (BX), Y2, Y2 // bs + …
+	VADDPS  32(BX), Y3, Y3
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, 32(DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DX
+	ADDQ    $64, BX
+	ADDQ    $64, DI
+	SUBQ    $16, CX
+	JMP     asloop
+
+asdone:
+	VZEROUPPER
+	RET
+
+// func sumSqScaled64AVX2(n int, w, gr *float32, eta float32) float64
+// Σ z², z = float64((|w[i]| + eta)·g[i]) (the product rounded to float32), in sixteen float64
+// lanes reduced as combine16, over n elements (a multiple of 16).
+TEXT ·sumSqScaled64AVX2(SB), NOSPLIT, $0-40
+	MOVQ         n+0(FP), CX
+	MOVQ         w+8(FP), SI
+	MOVQ         gr+16(FP), DX
+	VBROADCASTSS eta+24(FP), Y15
+	VPCMPEQD     Y13, Y13, Y13
+	VPSRLD       $1, Y13, Y13
+	VXORPD       Y4, Y4, Y4
+	VXORPD       Y5, Y5, Y5
+	VXORPD       Y6, Y6, Y6
+	VXORPD       Y7, Y7, Y7
+
+ssloop:
+	TESTQ       CX, CX
+	JLE         ssdone
+	VANDPS      (SI), Y13, Y0
+	VANDPS      32(SI), Y13, Y1
+	VADDPS      Y15, Y0, Y0
+	VADDPS      Y15, Y1, Y1
+	VMULPS      (DX), Y0, Y0
+	VMULPS      32(DX), Y1, Y1
+	VCVTPS2PD   X0, Y8
+	VEXTRACTF128 $1, Y0, X0
+	VCVTPS2PD   X0, Y9
+	VCVTPS2PD   X1, Y10
+	VEXTRACTF128 $1, Y1, X1
+	VCVTPS2PD   X1, Y11
+	VFMADD231PD Y8, Y8, Y4
+	VFMADD231PD Y9, Y9, Y5
+	VFMADD231PD Y10, Y10, Y6
+	VFMADD231PD Y11, Y11, Y7
+	ADDQ        $64, SI
+	ADDQ        $64, DX
+	SUBQ        $16, CX
+	JMP         ssloop
+
+ssdone:
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VADDPD       X5, X4, X4
+	VUNPCKHPD    X4, X4, X5
+	VADDSD       X5, X4, X4
+	VMOVSD       X4, ret+32(FP)
+	VZEROUPPER
+	RET

@@ -32,3 +32,7 @@ func moments64Asm(x []float32) (float64, float64)            { panic("unreachabl
 func sumDot64Asm(x, y []float32) (float64, float64)          { panic("unreachable") }
 func bnApplyAsm(y, xh, x []float32, c *[4]float32, mode int) { panic("unreachable") }
 func bnGradAsm(dx, dy, xh []float32, c *[4]float32)          { panic("unreachable") }
+
+func gsamCombineAsm(gp, g []float32, a, k float32)         { panic("unreachable") }
+func asamStepAsm(ds, bs, ws, gs []float32, c, eta float32) { panic("unreachable") }
+func sumSqScaled64Asm(w, g []float32, eta float32) float64 { panic("unreachable") }
