@@ -99,7 +99,7 @@ func (l *Conv2D) forward(w, x []float32, n int, relu bool, pool *Pool2D) []float
 	if pool != nil {
 		pout = pool.prepare(n)
 		l.yb = pool.y
-		per += l.Out * p
+		per += l.Out*p + poolPad
 	} else {
 		l.y = grow(l.y, n*l.Out*p)
 		l.yb = l.y
@@ -133,7 +133,7 @@ func (l *Conv2D) forward(w, x []float32, n int, relu bool, pool *Pool2D) []float
 				}
 			}
 			if pool != nil {
-				pool.max2x2(ye, pool.y[e*pout:(e+1)*pout], pool.arg[e*pout:(e+1)*pout])
+				pool.max2x2Padded(ye, pool.y[e*pout:(e+1)*pout], pool.arg[e*pout:(e+1)*pout])
 			}
 		}
 	})
@@ -599,6 +599,37 @@ func (l *Pool2D) Forward(c *Ctx, w, x []float32, n int) []float32 {
 		}
 	})
 	return l.y
+}
+
+// poolPad is the padding after a fused convolution's output block that max2x2Padded may read.
+const poolPad = 32
+
+// max2x2Padded is max2x2 of one example whose input x is followed by poolPad readable floats:
+// every output row is computed in whole blocks of 8 by the vector kernel, the block's surplus
+// outputs written into the following rows (computed after, so overwritten) or, at the end of
+// the example, into a buffer and dropped. The values are max2x2's.
+func (l *Pool2D) max2x2Padded(x, y []float32, arg []int32) {
+	n8 := (l.ow + 7) &^ 7
+	var ty [16]float32
+	var ta [16]int32
+	for ch := 0; ch < l.c; ch++ {
+		for oi := 0; oi < l.oh; oi++ {
+			r0 := (ch*l.h + 2*oi) * l.w
+			r1 := r0 + l.w
+			row0, row1 := x[r0:r0+2*n8], x[r1:r1+2*n8]
+			o := (ch*l.oh + oi) * l.ow
+			if o+n8 <= len(y) {
+				tensor.MaxPool2Blocks(y[o:o+n8], arg[o:o+n8], row0, row1, int32(r0), int32(r1))
+				continue
+			}
+			for j := 0; j < l.ow; j += 8 { // the last rows: through the buffer
+				m := min(8, l.ow-j)
+				tensor.MaxPool2Blocks(ty[:8], ta[:8], row0[2*j:2*j+16], row1[2*j:2*j+16], int32(r0+2*j), int32(r1+2*j))
+				copy(y[o+j:o+j+m], ty[:m])
+				copy(arg[o+j:o+j+m], ta[:m])
+			}
+		}
+	}
 }
 
 // prepare sizes the output (and arg-max) buffers for n examples and returns the output size

@@ -336,6 +336,17 @@ func MaxPool2(y []float32, arg []int32, row0, row1 []float32, i0, i1 int32) {
 	}
 }
 
+// MaxPool2Blocks is MaxPool2 on whole blocks of 8 outputs: len(y) must be a multiple of 8, and
+// row0 and row1 must hold 2·len(y) readable elements. Callers whose rows are shorter round
+// them up (reading into the next row or padding, writing outputs they overwrite or drop), so
+// that no output is computed by the Go tail loop.
+func MaxPool2Blocks(y []float32, arg []int32, row0, row1 []float32, i0, i1 int32) {
+	if len(y)%8 != 0 {
+		panic("tensor: MaxPool2Blocks: length not a multiple of 8")
+	}
+	MaxPool2(y, arg, row0, row1, i0, i1)
+}
+
 // splitMin is the length from which Axpy and the others run an elementwise loop on the worker threads, in
 // chunks of at least splitMin elements. Elementwise results do not depend on the chunks (the
 // assembly bulk and the Go tails round alike).
