@@ -314,6 +314,7 @@ type rstate struct {
 // rbufs are the direction-dependent buffers: ry[i] = R(y[i]), rd[i] = R(d[i]).
 type rbufs struct {
 	ry, rd [][]float32
+	part   []float32 // colSums scratch
 }
 
 func (h *Hessian) state(lo, hi int, x []float32, t nn.Target) *rstate {
@@ -368,9 +369,7 @@ func (h *Hessian) state(lo, hi int, x []float32, t nn.Target) *rstate {
 }
 
 func (h *Hessian) mulExact(dst, v []float64) {
-	for i, x := range v {
-		h.v32[i] = float32(x)
-	}
+	toFloat32(h.v32, v)
 	clear(dst)
 	o := h.obj
 	N := float64(o.N())
@@ -381,10 +380,7 @@ func (h *Hessian) mulExact(dst, v []float64) {
 	o.batches(0, o.N(), func(lo, hi int, x []float32, t nn.Target) {
 		s := h.state(lo, hi, x, t)
 		h.rBatch(s, hi-lo)
-		f := float64(hi-lo) / N
-		for i, g := range h.hv32 {
-			dst[i] += float64(g) * f
-		}
+		accumulate(dst, h.hv32, float64(hi-lo)/N)
 	})
 }
 
@@ -405,10 +401,10 @@ func (h *Hessian) rBatch(s *rstate, n int) {
 				tensor.Gemm(false, true, n, op.out, op.in, 1, r.ry[i-1], op.in, op.w.Of(w), op.in, 1, ry, op.out)
 			}
 			if op.hasBias {
-				addBias(ry, op.b.Of(v), n)
+				parAddBias(ry, op.b.Of(v), n)
 			}
 		} else {
-			dact(op.act, s.y[i], r.ry[i-1], ry)
+			parDact(op.act, s.y[i], r.ry[i-1], ry)
 		}
 	}
 	// The loss: rd[last] = ∇²loss(z) R(z) (or the GGN's and Fisher's output matrix times R(z)).
@@ -433,13 +429,7 @@ func (h *Hessian) rBatch(s *rstate, n int) {
 				tensor.Gemm(true, false, op.out, op.in, n, 1, s.d[i], op.out, rin, op.in, 1, gw, op.in)
 			}
 			if op.hasBias {
-				gb := op.b.Of(hv)
-				clear(gb)
-				for row := range n {
-					for j, x := range r.rd[i][row*op.out : (row+1)*op.out] {
-						gb[j] += x
-					}
-				}
+				colSums(op.b.Of(hv), r.rd[i], n, &r.part)
 			}
 			if i > 0 {
 				r.rd[i-1] = grow(r.rd[i-1], n*op.in)
@@ -452,9 +442,9 @@ func (h *Hessian) rBatch(s *rstate, n int) {
 			// d_in = d_out ⊙ σ'(z):  R(d_in) = R(d_out) ⊙ σ'(z) + d_out ⊙ σ''(z) ⊙ R(z).
 			r.rd[i-1] = grow(r.rd[i-1], n*op.in)
 			if gn {
-				dact(op.act, s.y[i], r.rd[i], r.rd[i-1])
+				parDact(op.act, s.y[i], r.rd[i], r.rd[i-1])
 			} else {
-				rdback(op.act, s.y[i], s.d[i], r.rd[i], r.ry[i-1], r.rd[i-1])
+				parRdback(op.act, s.y[i], s.d[i], r.rd[i], r.ry[i-1], r.rd[i-1])
 			}
 		}
 	}
