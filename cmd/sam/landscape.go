@@ -65,6 +65,7 @@ spectrum.`,
 		},
 	}
 	f.register(cmd, 2000)
+	f.registerCache(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&f.model2, "model2", "", "a second checkpoint: compared with --model, and the linear path between them")
 	fl.IntVar(&f.dims, "dims", 1, "1 (line) or 2 (plane) directions")
@@ -143,7 +144,7 @@ func runLandscape(cmd *cobra.Command, f *landscapeFlags, stdout, stderr io.Write
 	if err != nil {
 		return usage(err)
 	}
-	obj, err := sharpness.NewObjective(a.model, set, f.batch)
+	obj, err := f.objective(a.model, set)
 	if err != nil {
 		return usage(err)
 	}
@@ -173,7 +174,7 @@ func runLandscape(cmd *cobra.Command, f *landscapeFlags, stdout, stderr io.Write
 	// Each model is evaluated with its own network (its own BatchNorm statistics).
 	objs := map[*loaded]*sharpness.Objective{a: obj}
 	for _, m := range models[1:] {
-		if objs[m], err = sharpness.NewObjective(m.model, set, f.batch); err != nil {
+		if objs[m], err = f.objective(m.model, set); err != nil {
 			return usage(err)
 		}
 	}
