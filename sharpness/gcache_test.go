@@ -20,7 +20,7 @@ func TestGenericBatchCache(t *testing.T) {
 	} {
 		for _, c := range []Curvature{HessianCurvature, GaussNewton, EmpiricalFisher} {
 			t.Run(spec.Model+"/"+c.String(), func(t *testing.T) {
-				o, w := convObjective(t, spec, 12) // batches of 5, 5 and 2
+				o, w := convObjective(t, spec, 15) // 3 batches of 5
 				rng := rand.New(rand.NewPCG(8, 8))
 				n := o.Dim()
 				u, v := randUnit(rng, n), randUnit(rng, n)
@@ -47,8 +47,10 @@ func TestGenericBatchCache(t *testing.T) {
 				if !all.warm || distinct(all.gen) != 3 || all.genBytes <= 0 {
 					t.Fatalf("default budget: warm %v, %d batches with their own nodes, %d bytes", all.warm, distinct(all.gen), all.genBytes)
 				}
-				// A budget of one instance and a half: batch 1 keeps its own, batch 2 shares batch 0's.
-				budget := all.genSizes[0] + all.genSizes[1]/2
+				// A budget of one instance and a half: batch 1 keeps its own, batch 2 shares batch
+				// 0's. (Measured allocations vary by a few hundred kB between runs, as pooled
+				// GEMM buffers are dropped at garbage collections: half an instance is wider.)
+				budget := (all.genSizes[0] + all.genSizes[1]) * 3 / 4
 				part, gotPart := products(budget)
 				if part.warm || distinct(part.gen) != 2 || part.gen[1] == part.gen[0] || part.gen[2] != part.gen[0] {
 					t.Fatalf("budget %d: warm %v, %d batches with their own nodes", budget, part.warm, distinct(part.gen))
