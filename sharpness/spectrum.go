@@ -71,6 +71,11 @@ func TopEigen(a Operator, k int, opt LanczosOptions) (Eigen, error) {
 		a.Mul(w, q)
 		al := dot(w, q)
 		alpha = append(alpha, al)
+		// The three-term recurrence, then full reorthogonalisation against rounding.
+		axpy(-al, q, w)
+		if j > 0 {
+			axpy(-beta[j-1], basis[j-1], w)
+		}
 		reorthogonalise(w, basis, &orth)
 		be := norm(w)
 		theta, resid := ritz(alpha, beta, be)
@@ -132,17 +137,21 @@ type orthScratch struct{ part, coef []float64 }
 // orthGrain is the smallest chunk of a vector that reorthogonalise gives one goroutine.
 const orthGrain = 1 << 14
 
-// reorthogonalise removes from w its components along the orthonormal basis: classical
-// Gram–Schmidt twice ("twice is enough", Giraud et al. 2005), each pass split over the worker
-// threads by chunks of the vector. Chunks depend only on len(w) and partial dot products are
-// summed in chunk order, so the result does not depend on the thread count.
+// reorthogonalise removes from w its components along the orthonormal basis by classical
+// Gram–Schmidt: one pass, and a second where the first removed more than 1 − 1/√2 of w's norm
+// (the criterion of Daniel, Gragg, Kaufman and Stewart 1976, as ARPACK's dsaitr; "twice is
+// enough"). After the three-term recurrence the first pass removes only rounding, so the second
+// is rarely needed. Each pass is split over the worker threads by chunks of the vector; chunks
+// depend only on len(w) and partial dot products are summed in chunk order, so the result does
+// not depend on the thread count.
 func reorthogonalise(w []float64, basis [][]float64, s *orthScratch) {
 	n, m := len(w), len(basis)
 	cs := tensor.ChunkSize(n, orthGrain)
 	chunks := (n + cs - 1) / cs
 	s.part = slices.Grow(s.part[:0], chunks*m)[:chunks*m]
 	s.coef = slices.Grow(s.coef[:0], m)[:m]
-	for range 2 {
+	for pass := 0; pass < 2; pass++ {
+		before := norm(w)
 		tensor.Parallel(n, orthGrain, func(lo, hi int) {
 			p := s.part[lo/cs*m : (lo/cs+1)*m]
 			for j, b := range basis {
@@ -160,6 +169,9 @@ func reorthogonalise(w []float64, basis [][]float64, s *orthScratch) {
 				floats.AddScaled(w[lo:hi], -s.coef[j], b[lo:hi])
 			}
 		})
+		if norm(w) >= before/math.Sqrt2 {
+			return
+		}
 	}
 }
 
