@@ -26,8 +26,8 @@
 // passes at w too, one batch in the model's own layers and each further batch in its own
 // instance of the model (gcache.go), and each dense or convolution layer has a twin (the same
 // layer of a second model instance) that keeps the state of R(x), so the layer's own state of x
-// is never recomputed: on the CNN one exact product costs 0.6–0.7 of a finite-difference one,
-// with one batch or four (BenchmarkHVPConvRatio; 1.3–1.5 when the passes at w are made for
+// is never recomputed: on the CNN one exact product costs 0.6–0.75 of a finite-difference one,
+// with one batch or four (BenchmarkHVPConvRatio; 1.2–1.5 when the passes at w are made for
 // every product). What is kept is bounded by a memory budget, Objective.Cache (default
 // CacheLimit, 2 GiB; `sam sharpness --hvp-cache-mb`); batches beyond it are recomputed at every
 // product. A central finite
