@@ -20,6 +20,7 @@ type Objective struct {
 	Batch int // rows per pass; 0 means DefaultBatch
 	// Cache is the memory (bytes) a Hessian of the objective may keep for the passes at w of
 	// its batches, so that products do not recompute them; 0 means CacheLimit, negative none.
+	// (The model's own layers hold one batch's besides; a set of one batch is always kept.)
 	Cache int64
 
 	g32 []float32

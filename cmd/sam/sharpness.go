@@ -54,7 +54,7 @@ func (f *measureFlags) register(cmd *cobra.Command, subset int) {
 
 // registerCache adds --hvp-cache-mb (to the commands that compute Hessian-vector products).
 func (f *measureFlags) registerCache(cmd *cobra.Command) {
-	cmd.Flags().IntVar(&f.cacheMB, "hvp-cache-mb", int(sharpness.CacheLimit>>20), "memory (MiB) that exact Hessian-vector products may keep for the forward and backward passes at the weights, one set per --batch, so that products do not repeat them; batches beyond it are recomputed at every product (0 = recompute all but one)")
+	cmd.Flags().IntVar(&f.cacheMB, "hvp-cache-mb", int(sharpness.CacheLimit>>20), "memory (MiB) that exact Hessian-vector products may keep for the forward and backward passes at the weights, one set per --batch, so that products do not repeat them; batches beyond it are recomputed at every product (0: kept only when the set is a single batch)")
 }
 
 // objective is sharpness.NewObjective with the memory budget of --hvp-cache-mb.
