@@ -397,10 +397,17 @@ func (h *Hessian) mulExact(dst, v []float64) {
 // rBatch writes into h.hv32 the Hessian (of the batch-mean loss) times h.v32.
 func (h *Hessian) rBatch(s *rstate, n int) {
 	ops, r, v, w, hv := h.ops, &h.r, h.v32, h.w, h.hv32
-	// R-forward: ry[i] = R(y[i]).
+	// R-forward: ry[i] = R(y[i]). A dense layer with a bias followed by a ReLU makes the ReLU's
+	// R(y) = (ry + V_b) ⊙ mask in one pass, leaving its own ry without the bias: the ReLU is
+	// its only reader.
+	fused := false
 	for i, op := range ops {
 		r.ry[i] = grow(r.ry[i], n*op.out)
 		ry := r.ry[i]
+		if fused {
+			fused = false
+			continue
+		}
 		if op.dense {
 			in := s.x
 			if i > 0 {
@@ -410,7 +417,11 @@ func (h *Hessian) rBatch(s *rstate, n int) {
 			if i > 0 {
 				tensor.Gemm(false, true, n, op.out, op.in, 1, r.ry[i-1], op.in, op.w.Of(w), op.in, 1, ry, op.out)
 			}
-			if op.hasBias {
+			if op.hasBias && reluAt(ops, i+1) {
+				r.ry[i+1] = grow(r.ry[i+1], n*op.out)
+				parBiasMask(r.ry[i+1], ry, op.b.Of(v), s.y[i+1], n)
+				fused = true
+			} else if op.hasBias {
 				parAddBias(ry, op.b.Of(v), n)
 			}
 		} else {
@@ -425,7 +436,9 @@ func (h *Hessian) rBatch(s *rstate, n int) {
 	// GGN and Fisher: Jᵀ(M Jv) is the plain backward pass of rd; the terms with the
 	// back-propagated gradient s.d are the network's second derivatives, which they leave out.
 	gn := h.curv != HessianCurvature
-	// R-backward.
+	// R-backward. A ReLU after a dense layer with a bias sums the bias's part of H·v, the
+	// columns of the R(gradient) it writes, in the same pass.
+	summed := false
 	for i := last; i >= 0; i-- {
 		op := ops[i]
 		if op.dense {
@@ -438,9 +451,10 @@ func (h *Hessian) rBatch(s *rstate, n int) {
 			if rin != nil && !gn {
 				tensor.Gemm(true, false, op.out, op.in, n, 1, s.d[i], op.out, rin, op.in, 1, gw, op.in)
 			}
-			if op.hasBias {
+			if op.hasBias && !summed {
 				colSums(op.b.Of(hv), r.rd[i], n, &r.part)
 			}
+			summed = false
 			if i > 0 {
 				r.rd[i-1] = grow(r.rd[i-1], n*op.in)
 				tensor.Gemm(false, false, n, op.in, op.out, 1, r.rd[i], op.out, op.w.Of(w), op.in, 0, r.rd[i-1], op.in)
@@ -451,7 +465,10 @@ func (h *Hessian) rBatch(s *rstate, n int) {
 		} else if i > 0 {
 			// d_in = d_out ⊙ σ'(z):  R(d_in) = R(d_out) ⊙ σ'(z) + d_out ⊙ σ''(z) ⊙ R(z).
 			r.rd[i-1] = grow(r.rd[i-1], n*op.in)
-			if gn {
+			if op.act == "relu" && ops[i-1].dense && ops[i-1].hasBias {
+				maskColSums(r.rd[i-1], r.rd[i], s.y[i], ops[i-1].b.Of(hv), n, &r.part)
+				summed = true
+			} else if gn {
 				parDact(op.act, s.y[i], r.rd[i], r.rd[i-1])
 			} else {
 				parRdback(op.act, s.y[i], s.d[i], r.rd[i], r.ry[i-1], r.rd[i-1])
@@ -459,6 +476,9 @@ func (h *Hessian) rBatch(s *rstate, n int) {
 		}
 	}
 }
+
+// reluAt reports whether ops[i] is a ReLU.
+func reluAt(ops []rop, i int) bool { return i < len(ops) && !ops[i].dense && ops[i].act == "relu" }
 
 func grow(b []float32, n int) []float32 {
 	if cap(b) < n {

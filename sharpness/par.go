@@ -3,6 +3,7 @@ package sharpness
 import (
 	"slices"
 
+	"github.com/samgo/sam/nn"
 	"github.com/samgo/sam/tensor"
 )
 
@@ -41,6 +42,33 @@ func parAddBias(y, b []float32, n int) {
 
 // colSums writes into dst the sums of the columns of the n×len(dst) matrix x; part is scratch.
 func colSums(dst, x []float32, n int, part *[]float32) {
+	rowChunks(dst, n, part, func(lo, hi int, s []float32) {
+		k := len(s)
+		for r := lo; r < hi; r++ {
+			for j, v := range x[r*k : (r+1)*k] {
+				s[j] += v
+			}
+		}
+	})
+}
+
+// maskColSums is dact("relu", y, dout, din) followed by colSums(dst, din, n, part), in one
+// pass (the same sums, in the same order).
+func maskColSums(din, dout, y, dst []float32, n int, part *[]float32) {
+	rowChunks(dst, n, part, func(lo, hi int, s []float32) {
+		k := len(s)
+		nn.ReLUMask(din[lo*k:hi*k], dout[lo*k:hi*k], y[lo*k:hi*k])
+		for r := lo; r < hi; r++ {
+			for j, v := range din[r*k : (r+1)*k] {
+				s[j] += v
+			}
+		}
+	})
+}
+
+// rowChunks runs f over chunks [lo,hi) of n rows, each with its own zeroed partial row s of
+// len(dst), and writes the sum of the partial rows, in chunk order, into dst.
+func rowChunks(dst []float32, n int, part *[]float32, f func(lo, hi int, s []float32)) {
 	k := len(dst)
 	grain := max(1, elemGrain/k)
 	cs := tensor.ChunkSize(n, grain)
@@ -50,11 +78,7 @@ func colSums(dst, x []float32, n int, part *[]float32) {
 	tensor.Parallel(n, grain, func(lo, hi int) {
 		s := p[lo/cs*k : (lo/cs+1)*k]
 		clear(s)
-		for r := lo; r < hi; r++ {
-			for j, v := range x[r*k : (r+1)*k] {
-				s[j] += v
-			}
-		}
+		f(lo, hi, s)
 	})
 	clear(dst)
 	for c := range chunks {
@@ -62,6 +86,24 @@ func colSums(dst, x []float32, n int, part *[]float32) {
 			dst[j] += v
 		}
 	}
+}
+
+// parBiasMask writes y_out = (x + b) ⊙ [y > 0] for the n rows of x: a bias add and a ReLU's
+// R-forward in one pass (x is left as it is).
+func parBiasMask(dst, x, b, y []float32, n int) {
+	k := len(b)
+	tensor.Parallel(n, max(1, elemGrain/k), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			d, xr, yr := dst[r*k:(r+1)*k], x[r*k:(r+1)*k], y[r*k:(r+1)*k]
+			for j, bj := range b {
+				if yr[j] > 0 {
+					d[j] = xr[j] + bj
+				} else {
+					d[j] = 0
+				}
+			}
+		}
+	})
 }
 
 // accumulate adds f·src to dst.
