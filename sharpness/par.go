@@ -1,6 +1,7 @@
 package sharpness
 
 import (
+	"math"
 	"slices"
 
 	"github.com/samgo/sam/nn"
@@ -96,11 +97,10 @@ func parBiasMask(dst, x, b, y []float32, n int) {
 		for r := lo; r < hi; r++ {
 			d, xr, yr := dst[r*k:(r+1)*k], x[r*k:(r+1)*k], y[r*k:(r+1)*k]
 			for j, bj := range b {
-				if yr[j] > 0 {
-					d[j] = xr[j] + bj
-				} else {
-					d[j] = 0
-				}
+				// Branch-free, as nn.ReLUMask: all ones where y > +0, else zero.
+				m := math.Float32bits(yr[j])
+				mask := -((m + 0x7fffffff) >> 31)
+				d[j] = math.Float32frombits(math.Float32bits(xr[j]+bj) & mask)
 			}
 		}
 	})
