@@ -19,14 +19,18 @@
 // Hessian-vector products are exact by default: a forward-over-reverse pass (Pearlmutter's
 // R-operator) through the model's layers and loss. Dense networks (Dense, Activation, Dropout in
 // evaluation mode) have a dedicated version: the forward and backward passes at w do not depend
-// on the direction, so they are computed once and cached, and one product costs about as much as
-// one gradient. Every other model of package nn (convolutions, pooling, BatchNorm in evaluation
-// mode, residual blocks) goes through a generic version (rgeneric.go) that runs each layer's own
-// Forward and Backward with the direction as weights or as input. When the set is one batch it
-// reuses the forward and backward passes at w across products, and each dense or convolution
-// layer has a twin (the same layer of a second model instance) that keeps the state of R(x), so
-// the layer's own state of x is never recomputed: on the CNN one exact product costs 0.6–0.8
-// of a finite-difference one (BenchmarkHVPConvRatio; 1.3 before). A central finite
+// on the direction, so they are computed once per batch and kept, and one product costs about as
+// much as one gradient. Every other model of package nn (convolutions, pooling, BatchNorm in
+// evaluation mode, residual blocks) goes through a generic version (rgeneric.go) that runs each
+// layer's own Forward and Backward with the direction as weights or as input. It keeps the
+// passes at w too, one batch in the model's own layers and each further batch in its own
+// instance of the model (gcache.go), and each dense or convolution layer has a twin (the same
+// layer of a second model instance) that keeps the state of R(x), so the layer's own state of x
+// is never recomputed: on the CNN one exact product costs 0.6–0.75 of a finite-difference one,
+// with one batch or four (BenchmarkHVPConvRatio; 1.2–1.5 when the passes at w are made for
+// every product). What is kept is bounded by a memory budget, Objective.Cache (default
+// CacheLimit, 2 GiB; `sam sharpness --hvp-cache-mb`); batches beyond it are recomputed at every
+// product. A central finite
 // difference of gradients (FiniteDiff), with a step chosen relative to ‖w‖ and ‖v‖, remains as a
 // choice and as the fallback for layers the R-operator does not know; the tests bound the error
 // of both. Finite differences assume a smooth loss: on ReLU networks a step of that size crosses

@@ -47,9 +47,10 @@ func (m Method) String() string {
 // or loss the R-operator does not know.
 var ErrUnsupported = errors.New("exact Hessian-vector products not supported")
 
-// CacheLimit is the most memory (bytes) that a Hessian keeps for the activations and
-// back-propagated gradients at w; above it they are recomputed for every product.
-var CacheLimit int64 = 1 << 30
+// CacheLimit is the default memory budget (bytes) of a Hessian for the forward and backward
+// passes at w that it keeps across products, one set per batch of the objective (Objective.Cache
+// overrides it). Batches beyond the budget are recomputed for every product.
+var CacheLimit int64 = 2 << 30
 
 // Hessian is the Hessian of an Objective's loss at fixed weights w, as an Operator.
 type Hessian struct {
@@ -61,19 +62,21 @@ type Hessian struct {
 	// exact
 	ops    []rop
 	loss   nn.Loss
-	cache  bool
+	slots  int // rstates: batch b < slots−1 has its own, the others share the last
 	states []*rstate
 	r      rbufs
 	v32    []float32
 	hv32   []float32
 
-	// exact, any other model (rgeneric.go)
+	// exact, any other model (rgeneric.go, gcache.go)
 	seq      *rseq
-	warm     bool // one batch: the forward and backward passes at w are those of the last product
+	gen      []*genState // per batch: the nodes holding its passes at w (shared beyond the budget)
+	genBytes int64       // memory measured for the batches with their own model instance
+	genSizes []int64     // that of each instance, in the order they were made
+	genFull  bool        // the budget is spent: later batches share gen[0]
+	warm     bool        // every batch's forward and backward passes at w are kept
 	gscratch []float32
-	gd, grd  []float32
-	y, dy    []float32 // the model's output at w and the gradient the backward pass took
-	zero     []float32 // GGN and Fisher: a zero loss gradient, so that the R-backward drops the network's own curvature
+	grd      []float32
 
 	// finite differences
 	wp    []float32
@@ -112,11 +115,12 @@ func NewHessian(o *Objective, w []float32, method Method) (*Hessian, error) {
 			h.ops, h.loss = ops, o.Model.Loss
 			h.v32 = make([]float32, o.Dim())
 			h.hv32 = make([]float32, o.Dim())
-			var per int64 // cached floats per example
+			var per int64 // cached bytes per example: outputs and gradients of every op
 			for _, op := range ops {
-				per += 2 * int64(op.out)
+				per += 2 * 4 * int64(op.out)
 			}
-			h.cache = per*int64(o.N())*4 <= CacheLimit
+			nb := (o.N() + o.batch() - 1) / o.batch()
+			h.slots = int(min(int64(nb), max(1, o.cacheLimit()/(per*int64(min(o.batch(), o.N()))))))
 			return h, nil
 		}
 	}
@@ -175,46 +179,55 @@ func buildGeneric(m *nn.Model) (*rseq, error) {
 }
 
 // mulGeneric is mulExact for any model: per batch, a forward and a backward pass at w, then
-// the R-forward and R-backward passes along v. With one batch the passes at w are made once,
-// for the first product; with several, every product makes them again (nothing is cached).
+// the R-forward and R-backward passes along v. The passes at w are made once per batch, for
+// the first product, and kept while the memory budget allows (gcache.go); batches beyond it
+// share one set of nodes and make them again at every product.
 func (h *Hessian) mulGeneric(dst, v []float64) {
-	for i, x := range v {
-		h.v32[i] = float32(x)
-	}
+	toFloat32(h.v32, v)
 	clear(dst)
 	o := h.obj
 	N, k := float64(o.N()), o.Model.Spec.Outputs
-	single := o.N() <= o.batch()
 	o.batches(0, o.N(), func(lo, hi int, x []float32, t nn.Target) {
-		n := hi - lo
-		if !(single && h.warm) {
-			h.y = h.seq.forward(h.w, x, n)
-			h.gd = grow(h.gd, n*k)
-			h.loss.Eval(h.y, n, k, t, h.gd)
-			h.dy = h.gd
+		n, b := hi-lo, lo/o.batch()
+		fresh := b >= len(h.gen)
+		var before uint64
+		if fresh {
+			before = totalAlloc()
+			h.addGen(b)
+		}
+		g := h.gen[b]
+		if g.owner != b {
+			g.y = g.seq.forward(h.w, x, n)
+			g.gd = grow(g.gd, n*k)
+			h.loss.Eval(g.y, n, k, t, g.gd)
+			g.dy = g.gd
 			if h.curv != HessianCurvature {
 				// Jᵀ M J v: the backward pass of M·(Jv) alone. With a zero gradient entering
 				// it, the R-backward pass is exactly that (every term of the network's second
 				// derivatives carries the back-propagated gradient as a factor).
-				h.zero = grow(h.zero, n*k)
-				clear(h.zero)
-				h.dy = h.zero
+				g.zero = grow(g.zero, n*k)
+				clear(g.zero)
+				g.dy = g.zero
 			}
-			h.seq.backward(h.w, h.gscratch, h.dy, n, false)
-			// With one batch, every node's state at w (outputs, gradients, the layers' saved
-			// inputs) is still valid at the next product: the R-passes leave it as it is.
-			h.warm = single
+			g.seq.backward(h.w, h.gscratch, g.dy, n, false)
+			// Every node's state at w (outputs, gradients, the layers' saved inputs) stays
+			// valid until the nodes see another batch: the R-passes leave it as it is.
+			g.owner = b
 		}
-		y, dy := h.y, h.dy
-		ry := h.seq.rforward(h.w, h.v32, nil, n, true)
+		ry := g.seq.rforward(h.w, h.v32, nil, n, true)
 		h.grd = grow(h.grd, n*k)
-		h.outputCurv(y, h.gd, ry, h.grd, n, k)
-		h.seq.rbackward(h.w, h.v32, h.hv32, dy, h.grd, n, true, false)
-		f := float64(n) / N
-		for i, g := range h.hv32 {
-			dst[i] += float64(g) * f
+		h.outputCurv(g.y, g.gd, ry, h.grd, n, k)
+		g.seq.rbackward(h.w, h.v32, h.hv32, g.dy, h.grd, n, true, false)
+		accumulate(dst, h.hv32, float64(n)/N)
+		if fresh && b > 0 && g != h.gen[0] {
+			h.account(b, int64(totalAlloc()-before))
 		}
 	})
+	// Warm: every batch's passes at w are kept for the next product.
+	h.warm = true
+	for b, g := range h.gen {
+		h.warm = h.warm && g.owner == b
+	}
 }
 
 // FDStep is the finite-difference step h for a direction of norm vnorm at weights of norm
@@ -314,13 +327,11 @@ type rstate struct {
 // rbufs are the direction-dependent buffers: ry[i] = R(y[i]), rd[i] = R(d[i]).
 type rbufs struct {
 	ry, rd [][]float32
+	part   []float32 // colSums scratch
 }
 
 func (h *Hessian) state(lo, hi int, x []float32, t nn.Target) *rstate {
-	b := lo / h.obj.batch()
-	if !h.cache {
-		b = 0
-	}
+	b := min(lo/h.obj.batch(), h.slots-1)
 	for len(h.states) <= b {
 		h.states = append(h.states, &rstate{})
 	}
@@ -368,9 +379,7 @@ func (h *Hessian) state(lo, hi int, x []float32, t nn.Target) *rstate {
 }
 
 func (h *Hessian) mulExact(dst, v []float64) {
-	for i, x := range v {
-		h.v32[i] = float32(x)
-	}
+	toFloat32(h.v32, v)
 	clear(dst)
 	o := h.obj
 	N := float64(o.N())
@@ -381,20 +390,24 @@ func (h *Hessian) mulExact(dst, v []float64) {
 	o.batches(0, o.N(), func(lo, hi int, x []float32, t nn.Target) {
 		s := h.state(lo, hi, x, t)
 		h.rBatch(s, hi-lo)
-		f := float64(hi-lo) / N
-		for i, g := range h.hv32 {
-			dst[i] += float64(g) * f
-		}
+		accumulate(dst, h.hv32, float64(hi-lo)/N)
 	})
 }
 
 // rBatch writes into h.hv32 the Hessian (of the batch-mean loss) times h.v32.
 func (h *Hessian) rBatch(s *rstate, n int) {
 	ops, r, v, w, hv := h.ops, &h.r, h.v32, h.w, h.hv32
-	// R-forward: ry[i] = R(y[i]).
+	// R-forward: ry[i] = R(y[i]). A dense layer with a bias followed by a ReLU makes the ReLU's
+	// R(y) = (ry + V_b) ⊙ mask in one pass, leaving its own ry without the bias: the ReLU is
+	// its only reader.
+	fused := false
 	for i, op := range ops {
 		r.ry[i] = grow(r.ry[i], n*op.out)
 		ry := r.ry[i]
+		if fused {
+			fused = false
+			continue
+		}
 		if op.dense {
 			in := s.x
 			if i > 0 {
@@ -404,11 +417,15 @@ func (h *Hessian) rBatch(s *rstate, n int) {
 			if i > 0 {
 				tensor.Gemm(false, true, n, op.out, op.in, 1, r.ry[i-1], op.in, op.w.Of(w), op.in, 1, ry, op.out)
 			}
-			if op.hasBias {
-				addBias(ry, op.b.Of(v), n)
+			if op.hasBias && reluAt(ops, i+1) {
+				r.ry[i+1] = grow(r.ry[i+1], n*op.out)
+				parBiasMask(r.ry[i+1], ry, op.b.Of(v), s.y[i+1], n)
+				fused = true
+			} else if op.hasBias {
+				parAddBias(ry, op.b.Of(v), n)
 			}
 		} else {
-			dact(op.act, s.y[i], r.ry[i-1], ry)
+			parDact(op.act, s.y[i], r.ry[i-1], ry)
 		}
 	}
 	// The loss: rd[last] = ∇²loss(z) R(z) (or the GGN's and Fisher's output matrix times R(z)).
@@ -419,7 +436,9 @@ func (h *Hessian) rBatch(s *rstate, n int) {
 	// GGN and Fisher: Jᵀ(M Jv) is the plain backward pass of rd; the terms with the
 	// back-propagated gradient s.d are the network's second derivatives, which they leave out.
 	gn := h.curv != HessianCurvature
-	// R-backward.
+	// R-backward. A ReLU after a dense layer with a bias sums the bias's part of H·v, the
+	// columns of the R(gradient) it writes, in the same pass.
+	summed := false
 	for i := last; i >= 0; i-- {
 		op := ops[i]
 		if op.dense {
@@ -432,15 +451,10 @@ func (h *Hessian) rBatch(s *rstate, n int) {
 			if rin != nil && !gn {
 				tensor.Gemm(true, false, op.out, op.in, n, 1, s.d[i], op.out, rin, op.in, 1, gw, op.in)
 			}
-			if op.hasBias {
-				gb := op.b.Of(hv)
-				clear(gb)
-				for row := range n {
-					for j, x := range r.rd[i][row*op.out : (row+1)*op.out] {
-						gb[j] += x
-					}
-				}
+			if op.hasBias && !summed {
+				colSums(op.b.Of(hv), r.rd[i], n, &r.part)
 			}
+			summed = false
 			if i > 0 {
 				r.rd[i-1] = grow(r.rd[i-1], n*op.in)
 				tensor.Gemm(false, false, n, op.in, op.out, 1, r.rd[i], op.out, op.w.Of(w), op.in, 0, r.rd[i-1], op.in)
@@ -451,14 +465,20 @@ func (h *Hessian) rBatch(s *rstate, n int) {
 		} else if i > 0 {
 			// d_in = d_out ⊙ σ'(z):  R(d_in) = R(d_out) ⊙ σ'(z) + d_out ⊙ σ''(z) ⊙ R(z).
 			r.rd[i-1] = grow(r.rd[i-1], n*op.in)
-			if gn {
-				dact(op.act, s.y[i], r.rd[i], r.rd[i-1])
+			if op.act == "relu" && ops[i-1].dense && ops[i-1].hasBias {
+				maskColSums(r.rd[i-1], r.rd[i], s.y[i], ops[i-1].b.Of(hv), n, &r.part)
+				summed = true
+			} else if gn {
+				parDact(op.act, s.y[i], r.rd[i], r.rd[i-1])
 			} else {
-				rdback(op.act, s.y[i], s.d[i], r.rd[i], r.ry[i-1], r.rd[i-1])
+				parRdback(op.act, s.y[i], s.d[i], r.rd[i], r.ry[i-1], r.rd[i-1])
 			}
 		}
 	}
 }
+
+// reluAt reports whether ops[i] is a ReLU.
+func reluAt(ops []rop, i int) bool { return i < len(ops) && !ops[i].dense && ops[i].act == "relu" }
 
 func grow(b []float32, n int) []float32 {
 	if cap(b) < n {

@@ -18,6 +18,10 @@ type Objective struct {
 	Model *nn.Model
 	Set   *data.Set
 	Batch int // rows per pass; 0 means DefaultBatch
+	// Cache is the memory (bytes) a Hessian of the objective may keep for the passes at w of
+	// its batches, so that products do not recompute them; 0 means CacheLimit, negative none.
+	// (The model's own layers hold one batch's besides; a set of one batch is always kept.)
+	Cache int64
 
 	g32 []float32
 }
@@ -57,6 +61,16 @@ func (o *Objective) batch() int {
 		return DefaultBatch
 	}
 	return o.Batch
+}
+
+func (o *Objective) cacheLimit() int64 {
+	switch {
+	case o.Cache < 0:
+		return 0
+	case o.Cache == 0:
+		return CacheLimit
+	}
+	return o.Cache
 }
 
 // batches calls f for each batch [lo,hi) of rows [from,to) with its rows and targets.

@@ -36,8 +36,10 @@ var evalCtx = &nn.Ctx{}
 
 // rseq is a chain of nodes; it keeps the gradient entering each node for the R-backward pass.
 type rseq struct {
-	nodes []rnode
-	ds    [][]float32 // ds[i]: dL/d(output of node i)
+	nodes   []rnode
+	ds      [][]float32 // ds[i]: dL/d(output of node i)
+	twins   []nn.Layer  // the layers the nodes' twins come from (nil: none)
+	scratch *[]float32  // a model-sized gradient buffer, shared by the nodes (each uses it in passing)
 }
 
 // buildSeq makes the nodes of layers. twins, when not nil, are the same layers of a second
@@ -45,7 +47,12 @@ type rseq struct {
 // pass on its twin, so that each layer instance keeps the saved state (input, im2col columns) of
 // one input, x or R(x), and neither has to be recomputed.
 func buildSeq(layers, twins []nn.Layer) (*rseq, error) {
-	s := &rseq{}
+	return buildSeqWith(layers, twins, new([]float32))
+}
+
+// buildSeqWith is buildSeq with the nodes' shared gradient buffer.
+func buildSeqWith(layers, twins []nn.Layer, scratch *[]float32) (*rseq, error) {
+	s := &rseq{twins: twins, scratch: scratch}
 	twin := func(i int) nn.Layer {
 		if twins == nil {
 			return nil
@@ -55,9 +62,9 @@ func buildSeq(layers, twins []nn.Layer) (*rseq, error) {
 	for i, l := range layers {
 		switch l := l.(type) {
 		case *nn.Dense:
-			s.nodes = append(s.nodes, &bilinear{l: l, twin: twin(i), w: l.W, b: l.B, bias: !l.NoBias})
+			s.nodes = append(s.nodes, &bilinear{l: l, twin: twin(i), w: l.W, b: l.B, bias: !l.NoBias, scratch: scratch})
 		case *nn.Conv2D:
-			s.nodes = append(s.nodes, &bilinear{l: l, twin: twin(i), w: l.W, b: l.B, bias: !l.NoBias})
+			s.nodes = append(s.nodes, &bilinear{l: l, twin: twin(i), w: l.W, b: l.B, bias: !l.NoBias, scratch: scratch})
 		case *nn.Activation:
 			s.nodes = append(s.nodes, &actNode{f: l.Func})
 		case *nn.Dropout:
@@ -71,11 +78,11 @@ func buildSeq(layers, twins []nn.Layer) (*rseq, error) {
 			if tw, ok := twin(i).(*nn.Residual); ok {
 				tb, ts = tw.Body, tw.Short
 			}
-			body, err := buildSeq(l.Body, tb)
+			body, err := buildSeqWith(l.Body, tb, scratch)
 			if err != nil {
 				return nil, err
 			}
-			short, err := buildSeq(l.Short, ts)
+			short, err := buildSeqWith(l.Short, ts, scratch)
 			if err != nil {
 				return nil, err
 			}
@@ -126,7 +133,7 @@ type bilinear struct {
 	x, rx      []float32 // the input and R(input) of the last forward / rforward
 	y, ry, dx  []float32
 	rdx, saveB []float32
-	scratch    []float32 // a model-sized gradient buffer (only this layer's spans are used)
+	scratch    *[]float32 // a model-sized gradient buffer (only this layer's spans are used)
 }
 
 func (b *bilinear) forward(w, x []float32, n int) []float32 {
@@ -181,16 +188,17 @@ func (b *bilinear) rforward(w, v, rx []float32, n int, first bool) []float32 {
 // R(dx) = f_x(R(dy), W) + f_x(dy, V). Backward's weight gradient depends only on the saved input,
 // its input gradient only on the weights it is given.
 func (b *bilinear) rbackward(w, v, hv, dy, rdy []float32, n int, first, needDX bool) []float32 {
-	if len(b.scratch) < len(w) {
-		b.scratch = make([]float32, len(w))
+	if len(*b.scratch) < len(w) {
+		*b.scratch = make([]float32, len(w))
 	}
+	scratch := *b.scratch
 	if !first {
 		// State: R(x), from rforward. f_W(dy, R(x)) into scratch, f_x(dy, V).
 		lr := b.l
 		if b.twin != nil {
 			lr = b.twin
 		}
-		dx := lr.Backward(evalCtx, v, b.scratch, dy, n, needDX)
+		dx := lr.Backward(evalCtx, v, scratch, dy, n, needDX)
 		if needDX {
 			b.rdx = append(b.rdx[:0], dx...)
 		}
@@ -204,7 +212,7 @@ func (b *bilinear) rbackward(w, v, hv, dy, rdy []float32, n int, first, needDX b
 		// R(x) = 0; the input gradient of the first layer is never needed.
 		return nil
 	}
-	hw, sw := b.w.Of(hv), b.w.Of(b.scratch)
+	hw, sw := b.w.Of(hv), b.w.Of(scratch)
 	for i, t := range sw {
 		hw[i] += t
 	}

@@ -163,7 +163,8 @@ func TestTinyMLPHessian(t *testing.T) {
 	}
 }
 
-// TestCacheAndBatches: the exact product does not depend on the batch size or on caching.
+// TestCacheAndBatches: the exact product does not depend on the batch size or on caching (all
+// batches, none, or the first of them within the budget).
 func TestCacheAndBatches(t *testing.T) {
 	o, w, _, _, _, _ := tinyMLP(t, "tanh", "ce", []int{6})
 	v := make([]float64, o.Dim())
@@ -174,15 +175,17 @@ func TestCacheAndBatches(t *testing.T) {
 	var ref []float64
 	for _, tc := range []struct {
 		batch int
-		limit int64
-	}{{0, 1 << 30}, {7, 1 << 30}, {7, 0}, {40, 0}} {
-		o.Batch = tc.batch
-		old := CacheLimit
-		CacheLimit = tc.limit
+		limit int64 // Objective.Cache
+		slots int   // cached batches, plus one shared by the rest where not all fit
+	}{{0, 0, 1}, {7, 0, 6}, {7, -1, 1}, {7, 1700, 2}, {40, -1, 1}} {
+		o.Batch, o.Cache = tc.batch, tc.limit
 		h, err := NewHessian(o, w, Exact)
-		CacheLimit = old
+		o.Cache = 0
 		if err != nil {
 			t.Fatal(err)
+		}
+		if h.slots != tc.slots { // 120 bytes per example: 2 × 4 × (6 + 6 + 3) outputs
+			t.Errorf("batch %d cache %d: %d state slots, want %d", tc.batch, tc.limit, h.slots, tc.slots)
 		}
 		out := make([]float64, len(v))
 		for range 2 { // the second product uses the cache (or recomputes)

@@ -123,3 +123,47 @@ func TestLandscapeBNStats(t *testing.T) {
 		t.Errorf("moving the statistics changed nothing: %v vs %v", a, b)
 	}
 }
+
+// TestLandscapePathBN: between two ResNets the straight path of --model2 recomputes the
+// BatchNorm statistics at each point, so that it depends on the weights alone: the path from A
+// to B is the path from B to A reversed. (With the first model's statistics kept along the
+// path, as before, the two differ by a factor of 3 to 4 near the second model.)
+func TestLandscapePathBN(t *testing.T) {
+	dir := t.TempDir()
+	var models []string
+	for _, rho := range []string{"0", "0.1"} { // the same data split: one seed
+		run := filepath.Join(dir, "res"+rho)
+		if code, _, stderr := runSam(t, "train", "--quiet", "--data", "digits", "--model", "resnet", "--steps", "20", "--rho", rho, "--lr", "0.2", "--out", run); code != 0 {
+			t.Fatal(stderr)
+		}
+		models = append(models, filepath.Join(run, "model.safetensors"))
+	}
+	path := func(a, b string) []float64 {
+		t.Helper()
+		out := filepath.Join(dir, filepath.Base(filepath.Dir(a)))
+		code, _, stderr := runSam(t, "landscape", "--quiet", "--model", a, "--model2", b, "--subset", "100", "--bn-examples", "200",
+			"--points", "3", "--path-from", "0", "--path-to", "1", "--out", out)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var ls []float64
+		for _, row := range readCSVFile(t, filepath.Join(out, "path.csv"))[1:] {
+			v, _ := strconv.ParseFloat(row[1], 64)
+			ls = append(ls, v)
+		}
+		return ls
+	}
+	ab, ba := path(models[0], models[1]), path(models[1], models[0])
+	if len(ab) != 41 || len(ba) != 41 {
+		t.Fatalf("%d and %d path points, want 41", len(ab), len(ba))
+	}
+	for i := range ab {
+		if j := len(ba) - 1 - i; math.Abs(ab[i]-ba[j]) > 1e-4*ab[i] {
+			t.Errorf("t = %g: A→B %.6g, B→A %.6g at 1−t", float64(i)/40, ab[i], ba[j])
+		}
+	}
+	code, _, stderr := runSam(t, "landscape", "--quiet", "--model", models[0], "--model2", models[1], "--bn-examples", "0", "--out", filepath.Join(dir, "bad"))
+	if code != 2 || !strings.Contains(stderr, "--bn-examples") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("--bn-examples 0: exit %d, stderr %q", code, stderr)
+	}
+}

@@ -22,17 +22,18 @@ import (
 
 type landscapeFlags struct {
 	measureFlags
-	model2    string
-	dims      int
-	points    int
-	span      float64
-	pathFrom  float64
-	pathTo    float64
-	scale     string
-	direction string
-	bnStats   bool
-	files     []string // --direction FILE[,FILE]
-	quiet     bool
+	model2     string
+	bnExamples int
+	dims       int
+	points     int
+	span       float64
+	pathFrom   float64
+	pathTo     float64
+	scale      string
+	direction  string
+	bnStats    bool
+	files      []string // --direction FILE[,FILE]
+	quiet      bool
 }
 
 func newLandscapeCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -46,7 +47,10 @@ row of the weights; biases are not moved. --dims 1 draws the loss along one dire
 --dims 2 a heat map with contour lines over a plane of two directions. With --model2 the
 second model is drawn too (on the same axes in 1-D, as a second heat map with the same colour
 scale in 2-D, its directions normalised to its own weights, drawn with the same seed), and the
-loss along the straight line between the two models is plotted as well.
+loss along the straight line between the two models is plotted as well. For models with
+BatchNorm the running statistics are recomputed at every point of that line on --bn-examples
+training examples, as sam connect does (weights between two solutions need their own
+statistics; neither model's fit them); each model's own slices keep its own statistics.
 
 Losses are measured in evaluation mode on a seeded subset of a split (default: the training
 split of the data the first checkpoint was trained on). Writes PNG plots and the CSV behind
@@ -65,8 +69,10 @@ spectrum.`,
 		},
 	}
 	f.register(cmd, 2000)
+	f.registerCache(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&f.model2, "model2", "", "a second checkpoint: compared with --model, and the linear path between them")
+	fl.IntVar(&f.bnExamples, "bn-examples", 2000, "BatchNorm models with --model2: training examples on which the running statistics are recomputed at each point of the straight path")
 	fl.IntVar(&f.dims, "dims", 1, "1 (line) or 2 (plane) directions")
 	fl.IntVar(&f.points, "points", 0, "points per axis (default 41 in 1-D, 21 in 2-D)")
 	fl.Float64Var(&f.span, "range", 1, "the coefficients of the directions run from −range to range")
@@ -82,6 +88,9 @@ spectrum.`,
 func (f *landscapeFlags) check() error {
 	if err := f.measureFlags.check(); err != nil {
 		return err
+	}
+	if f.bnExamples < 1 {
+		return fmt.Errorf("--bn-examples: must be ≥ 1, got %d", f.bnExamples)
 	}
 	if f.dims != 1 && f.dims != 2 {
 		return fmt.Errorf("--dims: want 1 or 2, got %d", f.dims)
@@ -143,9 +152,20 @@ func runLandscape(cmd *cobra.Command, f *landscapeFlags, stdout, stderr io.Write
 	if err != nil {
 		return usage(err)
 	}
-	obj, err := sharpness.NewObjective(a.model, set, f.batch)
+	obj, err := f.objective(a.model, set)
 	if err != nil {
 		return usage(err)
+	}
+	// The straight path between two BatchNorm models: statistics recomputed at every point.
+	var popt sharpness.PathOptions
+	if len(models) == 2 && sharpness.HasBatchNorm(a.model) {
+		tf := f.measureFlags
+		tf.split, tf.subset = "train", f.bnExamples
+		bnSet, _, err := tf.measureSet(cmd, a)
+		if err != nil {
+			return usage(err)
+		}
+		popt = sharpness.PathOptions{BN: bnSet, BNBatch: f.batch}
 	}
 	for _, p := range f.files { // bad direction files are bad input: check before writing anything
 		for _, m := range models {
@@ -173,7 +193,7 @@ func runLandscape(cmd *cobra.Command, f *landscapeFlags, stdout, stderr io.Write
 	// Each model is evaluated with its own network (its own BatchNorm statistics).
 	objs := map[*loaded]*sharpness.Objective{a: obj}
 	for _, m := range models[1:] {
-		if objs[m], err = sharpness.NewObjective(m.model, set, f.batch); err != nil {
+		if objs[m], err = f.objective(m.model, set); err != nil {
 			return usage(err)
 		}
 	}
@@ -338,11 +358,17 @@ func runLandscape(cmd *cobra.Command, f *landscapeFlags, stdout, stderr io.Write
 
 	if len(models) == 2 {
 		ts := sharpness.Linspace(f.pathFrom, f.pathTo, max(f.points, 41))
-		pts, err := sharpness.Path(obj, models[0].w, models[1].w, ts)
-		if err != nil {
-			return err
+		wa, wb := models[0].w, models[1].w
+		pts := sharpness.PathLosses(obj, ts, func(dst []float32, t float64) {
+			for i := range dst {
+				dst[i] = float32((1-t)*float64(wa[i]) + t*float64(wb[i]))
+			}
+		}, popt)
+		title := "Loss on the straight line between the two models"
+		if popt.BN != nil {
+			title += " (BatchNorm statistics recomputed at each t)"
 		}
-		lp := report.LinePlot{Title: "Loss on the straight line between the two models",
+		lp := report.LinePlot{Title: title,
 			XLabel: "t  ((1−t)·" + models[0].label + " + t·" + models[1].label + ")", YLabel: lossLabel, LogY: logScale,
 			Markers: []report.Marker{{Name: models[0].label + " (t = 0)", X: 0}, {Name: models[1].label + " (t = 1)", X: 1}}}
 		s := report.Series{Name: "interpolation"}
@@ -356,7 +382,11 @@ func runLandscape(cmd *cobra.Command, f *landscapeFlags, stdout, stderr io.Write
 			return err
 		}
 		written = append(written, "path.png", "path.csv")
-		logf("linear path done (%.1fs)", time.Since(start).Seconds())
+		if popt.BN != nil {
+			logf("linear path done, BatchNorm statistics recomputed at each t on %d training examples (%.1fs)", popt.BN.N(), time.Since(start).Seconds())
+		} else {
+			logf("linear path done (%.1fs)", time.Since(start).Seconds())
+		}
 	}
 	for _, w := range written {
 		fmt.Fprintln(stdout, filepath.Join(out, w))

@@ -33,6 +33,7 @@ type measureFlags struct {
 	subset                int
 	seed                  uint64
 	batch                 int
+	cacheMB               int
 	out                   string
 	threads               int
 }
@@ -49,6 +50,24 @@ func (f *measureFlags) register(cmd *cobra.Command, subset int) {
 	fl.IntVar(&f.batch, "batch", 1000, "rows per forward/backward pass (does not change the results beyond rounding)")
 	fl.StringVar(&f.out, "out", "", "output directory (default: the directory of --model)")
 	fl.IntVar(&f.threads, "threads", 0, "worker threads for the kernels (0 = all cores)")
+}
+
+// registerCache adds --hvp-cache-mb (to the commands that compute Hessian-vector products).
+func (f *measureFlags) registerCache(cmd *cobra.Command) {
+	cmd.Flags().IntVar(&f.cacheMB, "hvp-cache-mb", int(sharpness.CacheLimit>>20), "memory (MiB) that exact Hessian-vector products may keep for the forward and backward passes at the weights, one set per --batch, so that products do not repeat them; batches beyond it are recomputed at every product (0: kept only when the set is a single batch)")
+}
+
+// objective is sharpness.NewObjective with the memory budget of --hvp-cache-mb.
+func (f *measureFlags) objective(m *nn.Model, set *data.Set) (*sharpness.Objective, error) {
+	o, err := sharpness.NewObjective(m, set, f.batch)
+	if err != nil {
+		return nil, err
+	}
+	o.Cache = int64(f.cacheMB) << 20
+	if f.cacheMB == 0 {
+		o.Cache = -1
+	}
+	return o, nil
 }
 
 func (f *measureFlags) check() error {
@@ -68,6 +87,9 @@ func (f *measureFlags) check() error {
 	}
 	if f.threads < 0 {
 		return fmt.Errorf("--threads: must be ≥ 0, got %d", f.threads)
+	}
+	if f.cacheMB < 0 {
+		return fmt.Errorf("--hvp-cache-mb: must be ≥ 0, got %d", f.cacheMB)
 	}
 	if f.target != "" && !strings.HasPrefix(f.data, "csv:") {
 		return errors.New("--target: only applies to --data csv:PATH")
@@ -263,6 +285,7 @@ writes sharpness.json to --out.`,
 		},
 	}
 	f.register(cmd, 10000)
+	f.registerCache(cmd)
 	fl := cmd.Flags()
 	fl.Float64Var(&f.rho, "rho", 0.05, "radius ρ of the SAM sharpness")
 	fl.IntVar(&f.m, "m", 0, "also measure m-sharpness over disjoint batches of m examples (0 = off)")
@@ -369,7 +392,7 @@ func runSharpness(cmd *cobra.Command, f *sharpnessFlags, stdout, stderr io.Write
 	if err != nil {
 		return usage(err)
 	}
-	obj, err := sharpness.NewObjective(l.model, set, f.batch)
+	obj, err := f.objective(l.model, set)
 	if err != nil {
 		return usage(err)
 	}

@@ -61,6 +61,7 @@ func TestMeasureBadInput(t *testing.T) {
 		{"negative density sigma", []string{"sharpness", "--model", model, "--density-sigma", "-1"}, "--density-sigma"},
 		{"top-k 0", []string{"sharpness", "--model", model, "--top-k", "0"}, "--top-k"},
 		{"negative m", []string{"sharpness", "--model", model, "--m", "-1"}, "--m"},
+		{"negative hvp cache", []string{"sharpness", "--model", model, "--hvp-cache-mb", "-1"}, "--hvp-cache-mb"},
 		{"wrong data", []string{"sharpness", "--model", model, "--data", "wine"}, "wine"},
 		{"unknown data", []string{"sharpness", "--model", model, "--data", "cifar-1000"}, "cifar-1000"},
 		{"bad curvature", []string{"sharpness", "--model", model, "--curvature", "hessian2"}, "--curvature"},
