@@ -41,6 +41,21 @@ func packA(dst, src []float32, lda, kb, mr int) {
 // packA6x2 is packA for mr = 12, six rows at a time.
 func packA6x2(dst, src []float32, lda, kb int) {
 	dst = dst[:12*kb]
+	if kb8 := kb &^ 7; kb8 > 0 && packBT8Asm(dst, src, lda, kb8, 12) {
+		// Rows 0–7 and 4–11 as two 8×kb transposes in registers (rows 4–7 written twice, the
+		// same values), then the tail columns below.
+		packBT8Asm(dst[4:], src[4*lda:], lda, kb8, 12)
+		if kb8 == kb {
+			return
+		}
+		for i := 0; i < 12; i++ {
+			row := src[i*lda:][:kb]
+			for p := kb8; p < kb; p++ {
+				dst[p*12+i] = row[p]
+			}
+		}
+		return
+	}
 	for h := 0; h < 12; h += 6 {
 		a0 := src[(h+0)*lda:][:kb]
 		a1 := src[(h+1)*lda:][:kb]
