@@ -43,6 +43,17 @@ func NewMask(n int, beta float64, seed uint64) *Mask {
 // Apply writes base + ε into dst for the direction g at w (dst may alias base).
 func (e *Perturbation) Apply(dst, base, w, g []float32, rho float64) {
 	p, eta := e.P, e.Eta
+	if p == 2 && !e.Adaptive && e.Only == nil && e.Mask == nil {
+		// Plain SAM (and USAM): ε = ρ·g/‖g‖ over the whole vector at once, each loop one call
+		// split over the threads (the per-span calls below give the same ε: the norm's float64
+		// sum in another order rounds to the same float32 factor but for a tie).
+		c := float32(rho)
+		if !e.Raw {
+			c = float32(rho / (math.Sqrt(tensor.SumSq64(g)) + 1e-12))
+		}
+		tensor.AddScaled(dst, base, c, g)
+		return
+	}
 	scaled := func(s param.Span) bool { return e.Adaptive && s.Kind == param.Weight }
 	included := func(s param.Span) bool { return e.Only == nil || s.Kind == *e.Only }
 	for _, s := range e.Layout.Spans {

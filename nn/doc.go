@@ -6,6 +6,16 @@
 // vector g of the same layout. The SAM optimizer can therefore evaluate a gradient at w+ε
 // without touching w, and tools can evaluate the loss anywhere in parameter space.
 //
+// Layout and speed. Activations are NCHW rows (PyTorch's layout), so one example's [C, H·W]
+// block is a row-major matrix and a convolution is one GEMM per example, W·cols_e, written
+// straight into the example's output block; the im2col columns live in a per-thread buffer
+// (in cache), never in a batch-sized matrix. Backward rebuilds the columns of a chunk of
+// examples and takes the weight gradient chunk by chunk in a grouping fixed by the batch size,
+// so results do not depend on the thread count. The model's own passes (Forward, Grad,
+// GradRows, and residual blocks) fuse a convolution with its ReLU and 2×2 max pooling, and
+// BatchNorm with its ReLU; layers called one by one are never fused, and both give the same
+// bits.
+//
 // To add a layer, implement Layer; to add a loss, implement Loss. Neither touches the SAM code.
 //
 // The main types: Spec (architecture and loss, as JSON) and Build, Model (Forward, Grad,

@@ -1,7 +1,6 @@
 package sharpness
 
 import (
-	"math"
 	"slices"
 
 	"github.com/samgo/sam/nn"
@@ -96,12 +95,9 @@ func parBiasMask(dst, x, b, y []float32, n int) {
 	tensor.Parallel(n, max(1, elemGrain/k), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			d, xr, yr := dst[r*k:(r+1)*k], x[r*k:(r+1)*k], y[r*k:(r+1)*k]
-			for j, bj := range b {
-				// Branch-free, as nn.ReLUMask: all ones where y > +0, else zero.
-				m := math.Float32bits(yr[j])
-				mask := -((m + 0x7fffffff) >> 31)
-				d[j] = math.Float32frombits(math.Float32bits(xr[j]+bj) & mask)
-			}
+			// (x + 1·b), then the branch-free ReLU mask of nn.ReLUMask, in the vector kernels.
+			tensor.AddScaled(d, xr, 1, b)
+			tensor.ReLUMask(d, d, yr)
 		}
 	})
 }
