@@ -297,8 +297,11 @@ for rho, name in [(0, "SGD"), (0.05, "SAM")]:
     t = max(rate("torchwrn", rho=rho, threads=t) for t in (1, 2))
     target("WideResNet-16-4 %s steps/s ÷ PyTorch's best thread setting" % name, fmt(g / t, "%.2f×"), g / t, 2.0, "≥")
 for model, title, need in (("cnn", "CNN", 0.45), ("mlp", "MLP", 0.75)):
-    v = max(roofline(model, 0, th) for th in (1, 2)) if group("go", model=model) else nan
-    target("%s SGD step ÷ GEMM 1024³ roofline (same threads, best thread setting; 1 / 2 threads: %s / %s)"
+    # At the thread setting with the most steps/s (the step the user gets), not the best fraction:
+    # one thread's fraction can exceed the two threads' while its step is slower.
+    th = max((1, 2), key=lambda t: rate("go", model=model, rho=0, threads=t)) if group("go", model=model) else 2
+    v = roofline(model, 0, th) if group("go", model=model) else nan
+    target("%s SGD step ÷ GEMM 1024³ roofline (same threads, at the fastest thread setting; 1 / 2 threads: %s / %s)"
            % (title, pct(roofline(model, 0, 1)), pct(roofline(model, 0, 2))), pct(v), v, need, "≥")
 for model, _ in MODELS:
     v = sam_ratio("go", model=model) if group("go", model=model) else nan

@@ -54,6 +54,14 @@ func addScaled(dst, y []float32, alpha float32, x []float32) {
 
 // Scale computes x *= alpha.
 func Scale(alpha float32, x []float32) {
+	if parallel(len(x)) { // elementwise: the same bits on any thread count
+		Parallel(len(x), splitMin, func(lo, hi int) { scale(alpha, x[lo:hi]) })
+		return
+	}
+	scale(alpha, x)
+}
+
+func scale(alpha float32, x []float32) {
 	i := 0
 	for ; i+4 <= len(x); i += 4 {
 		xs := x[i : i+4 : i+4]
