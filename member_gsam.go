@@ -48,9 +48,8 @@ func (r *gsam) Gradient(s *Step) (float64, []float32) {
 		r.g = make([]float32, len(s.G))
 	}
 	g, gp := r.g, s.G
-	l := s.Grad(gp, 0, s.N)
-	copy(g, gp)
-	s.Ascend(gp, 0, s.N, rho) // gp ← ∇L(w+ε)
+	l := s.Grad(g, 0, s.N)
+	s.ascendTo(gp, g, 0, s.N, rho) // gp ← ∇L(w+ε)
 	if r.alpha == 0 {
 		return l, gp
 	}

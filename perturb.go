@@ -40,10 +40,15 @@ func NewMask(n int, beta float64, seed uint64) *Mask {
 	return &Mask{bern: tensor.NewBernoulli(beta, seed), m: make([]float32, n)}
 }
 
+// plain reports plain SAM's ε: p = 2, normalised, no ASAM scaling, span filter or mask.
+func (e *Perturbation) plain() bool {
+	return e.P == 2 && !e.Adaptive && !e.Raw && e.Only == nil && e.Mask == nil
+}
+
 // Apply writes base + ε into dst for the direction g at w (dst may alias base).
 func (e *Perturbation) Apply(dst, base, w, g []float32, rho float64) {
 	p, eta := e.P, e.Eta
-	if p == 2 && !e.Adaptive && e.Only == nil && e.Mask == nil {
+	if e.plain() || p == 2 && e.Raw && !e.Adaptive && e.Only == nil && e.Mask == nil {
 		// Plain SAM (and USAM): ε = ρ·g/‖g‖ over the whole vector at once, each loop one call
 		// split over the threads (the per-span calls below give the same ε: the norm's float64
 		// sum in another order rounds to the same float32 factor but for a tie).

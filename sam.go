@@ -71,6 +71,18 @@ func (s *Step) Grad(g []float32, lo, hi int) float64 {
 	return l
 }
 
+// ascendTo is Ascend with the gradient at the ascent point written into out, not over g (one
+// ascent step only; with --ascent-steps > 1 it copies g to out and ascends there).
+func (s *Step) ascendTo(out, g []float32, lo, hi int, rho float64) {
+	if s.Cfg.AscentSteps > 1 {
+		copy(out, g)
+		s.Ascend(out, lo, hi, rho)
+		return
+	}
+	s.Eps.Apply(s.WP, s.W, s.W, g, rho)
+	s.Loss(s.WP, out, lo, hi, true)
+}
+
 // Ascend replaces g, the gradient at w on examples [lo,hi), by the gradient at the ascent point
 // w+ε on the same examples: one step ε = ρ·ĝ, or with --ascent-steps k the projected steps
 // ε ← Proj_{‖ε‖≤ρ}(ε + (ρ/k)·ĝ(w+ε)) (SAM paper, App. C), ĝ the gradient normalised by s.Eps.
@@ -85,6 +97,20 @@ func (s *Step) Ascend(g []float32, lo, hi int, rho float64) {
 		s.eps = make([]float32, len(s.W))
 	}
 	clear(s.eps)
+	if s.Eps.plain() {
+		// The same steps with fused passes (the same bits): ε ← ε + c·g with ‖ε‖² in one pass,
+		// then the projection's scaling with w + ε in another.
+		for range k {
+			c := float32(rho / float64(k) / (math.Sqrt(tensor.SumSq64(g)) + 1e-12))
+			if n := math.Sqrt(tensor.AddScaledSumSq64(s.eps, s.eps, c, g)); n > rho {
+				tensor.ScaleAdd(s.WP, s.W, s.eps, float32(rho/n))
+			} else {
+				tensor.AddScaled(s.WP, s.W, 1, s.eps)
+			}
+			s.Loss(s.WP, g, lo, hi, true)
+		}
+		return
+	}
 	for range k {
 		s.Eps.Apply(s.eps, s.eps, s.W, g, rho/float64(k))
 		s.Eps.Project(s.eps, s.W, rho)

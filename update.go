@@ -19,11 +19,11 @@ type Finisher interface {
 // projection returns a·b/‖b‖² (0 when b = 0), accumulated in float64: b scaled by it is the
 // part of a along b, which GSAM and LookSAM remove to get the orthogonal part.
 func projection(a, b []float32) float32 {
-	bb := tensor.SumSq64(b)
+	bb, ab := tensor.SumSqDot64(a, b) // SumSq64(b) and Dot64(a, b) in one pass
 	if bb == 0 {
 		return 0
 	}
-	return float32(tensor.Dot64(a, b) / bb)
+	return float32(ab / bb)
 }
 
 // grow returns v resized to n, reallocated only when it is too small.
