@@ -32,6 +32,7 @@ type Conv2D struct {
 	NoBias              bool
 
 	c, h, w, oh, ow int
+	vcols           [][2]int // validCols of each tap column kj, from Build
 	W, B            param.Span
 	x, xk           []float32 // the last input (not owned), or its kept rows (KeepRows)
 	y, dx           []float32
@@ -55,6 +56,11 @@ func (l *Conv2D) Build(lay *param.Layout, name string, in []int) ([]int, error) 
 	l.ow = (l.w+2*l.Pad-l.K)/l.Stride + 1
 	if l.K <= 0 || l.oh <= 0 || l.ow <= 0 {
 		return nil, fmt.Errorf("model: %s: kernel %d does not fit input %v", name, l.K, in)
+	}
+	l.vcols = nil
+	for kj := 0; kj < l.K; kj++ { // validCols of every tap column, computed once
+		lo, hi := l.validCols(kj)
+		l.vcols = append(l.vcols, [2]int{lo, hi})
 	}
 	l.W = lay.Add(name+".weight", param.Weight, l.Out, l.c, l.K, l.K)
 	if !l.NoBias {
@@ -302,6 +308,9 @@ func (l *Conv2D) col2imSame(cols []float32, off, ld int, dx []float32) {
 // validCols returns the output columns [lo, hi) whose input column oj·Stride − Pad + kj lies
 // inside the image.
 func (l *Conv2D) validCols(kj int) (lo, hi int) {
+	if kj < len(l.vcols) {
+		return l.vcols[kj][0], l.vcols[kj][1]
+	}
 	lo = max(0, (l.Pad-kj+l.Stride-1)/l.Stride)
 	hi = min(l.ow, (l.w+l.Pad-kj+l.Stride-1)/l.Stride)
 	return lo, max(lo, hi)
@@ -470,27 +479,12 @@ func getScratch(n int) *[]float32 {
 
 func putScratch(b *[]float32) { scratchPool.Put(b) }
 
-// rowSums adds to gb[o] the first m entries of row o of d (row stride ld), each a float32 sum
-// in index order; four rows at a time, so that their dependency chains overlap.
+// rowSums adds to gb[o] the sum of the first m entries of row o of d (row stride ld), each
+// summed in float64 by the vector kernel (tensor.Moments64) and rounded once.
 func rowSums(gb, d []float32, ld, m int) {
-	o := 0
-	for ; o+4 <= len(gb); o += 4 {
-		r0, r1, r2, r3 := d[o*ld:o*ld+m], d[(o+1)*ld:(o+1)*ld+m], d[(o+2)*ld:(o+2)*ld+m], d[(o+3)*ld:(o+3)*ld+m]
-		s0, s1, s2, s3 := gb[o], gb[o+1], gb[o+2], gb[o+3]
-		for i := range r0 {
-			s0 += r0[i]
-			s1 += r1[i]
-			s2 += r2[i]
-			s3 += r3[i]
-		}
-		gb[o], gb[o+1], gb[o+2], gb[o+3] = s0, s1, s2, s3
-	}
-	for ; o < len(gb); o++ {
-		s := gb[o]
-		for _, v := range d[o*ld : o*ld+m] {
-			s += v
-		}
-		gb[o] = s
+	for o := range gb {
+		sum, _ := tensor.Moments64(d[o*ld : o*ld+m])
+		gb[o] += float32(sum)
 	}
 }
 
