@@ -93,6 +93,23 @@ def model(name, width=1, blocks=1):
     raise SystemExit("unknown model " + name)
 
 
+def sam_second_pass(params, opt, loss, rho):
+    """SAM's second pass, davda54/sam style: with the first pass's gradients in params, move to
+    w + ε (ε = ρ·g/‖g‖₂), take the gradient of loss() there into the params' .grad, and move
+    back to w; the base optimizer then steps with it."""
+    with torch.no_grad():
+        norm = torch.norm(torch.stack([p.grad.norm(2) for p in params]), 2)
+        scale = rho / (norm + 1e-12)
+        eps = [p.grad * scale for p in params]
+        for p, e in zip(params, eps):
+            p.add_(e)
+    opt.zero_grad()
+    loss().backward()
+    with torch.no_grad():
+        for p, e in zip(params, eps):
+            p.sub_(e)
+
+
 class Args(argparse.ArgumentParser):
     def error(self, message):  # a user error is one line
         print("torch_bench: %s" % message, file=sys.stderr)
@@ -127,17 +144,7 @@ def main():
         opt.zero_grad()
         lossf(m(x), y).backward()
         if a.rho > 0:
-            with torch.no_grad():
-                norm = torch.norm(torch.stack([p.grad.norm(2) for p in params]), 2)
-                scale = a.rho / (norm + 1e-12)
-                eps = [p.grad * scale for p in params]
-                for p, e in zip(params, eps):
-                    p.add_(e)
-            opt.zero_grad()
-            lossf(m(x), y).backward()
-            with torch.no_grad():
-                for p, e in zip(params, eps):
-                    p.sub_(e)
+            sam_second_pass(params, opt, lambda: lossf(m(x), y), a.rho)
         opt.step()
 
     for _ in range(max(3, a.steps // 10)):

@@ -56,3 +56,25 @@ func TestBatchNormKernelsMatchGo(t *testing.T) {
 		}
 	}
 }
+
+// TestSumsMatchGo: Dot64's and SumSq64's AVX2 loops give the Go loops' bits (the sixteen lanes
+// reduced in combine16's order, the REDUCE4PD macro).
+func TestSumsMatchGo(t *testing.T) {
+	if !vecAsm {
+		t.Skip("no AVX2/FMA on this CPU (or SAM_NOASM set): only the Go loops run")
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{16, 48, 1000, 70000} {
+		x, y := make([]float32, n), make([]float32, n)
+		for i := range x {
+			x[i], y[i] = float32(rng.NormFloat64()*1e3), float32(rng.NormFloat64())
+		}
+		a1, b1 := sumSq64(x), dot64(x, y)
+		vecAsm = false
+		a0, b0 := sumSq64(x), dot64(x, y)
+		vecAsm = true
+		if a1 != a0 || b1 != b0 {
+			t.Fatalf("n=%d: %v %v, Go %v %v", n, a1, b1, a0, b0)
+		}
+	}
+}

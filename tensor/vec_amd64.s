@@ -2,6 +2,19 @@
 
 #include "textflag.h"
 
+// REDUCE4PD(a, b, c, d, xa, xt) adds the sixteen float64 lanes of a, b, c, d into the low lane of
+// xa (the X half of a; xt is scratch), in the order of combine16: ((a+b) + (c+d)) lane by lane,
+// then (l0+l2) + (l1+l3).
+#define REDUCE4PD(a, b, c, d, xa, xt) \
+	VADDPD       b, a, a; \
+	VADDPD       d, c, c; \
+	VADDPD       c, a, a; \
+	VEXTRACTF128 $1, a, xt; \
+	VADDPD       xt, xa, xa; \
+	VUNPCKHPD    xa, xa, xt; \
+	VADDSD       xt, xa, xa
+
+
 // AVX2/FMA loops behind the vector helpers of vec.go. Each processes n
 // elements, n a multiple of 16 (the Go wrappers do the tail). See vec.go for
 // the summation order, which the portable code follows exactly.
@@ -95,13 +108,7 @@ dotloop:
 
 dotdone:
 	// ((s[l]+s[4+l]) + (s[8+l]+s[12+l])) per lane l, then (l0+l2) + (l1+l3).
-	VADDPD       Y5, Y4, Y4
-	VADDPD       Y7, Y6, Y6
-	VADDPD       Y6, Y4, Y4
-	VEXTRACTF128 $1, Y4, X5
-	VADDPD       X5, X4, X4
-	VUNPCKHPD    X4, X4, X5
-	VADDSD       X5, X4, X4
+	REDUCE4PD(Y4, Y5, Y6, Y7, X4, X5)
 	VMOVSD       X4, ret+24(FP)
 	VZEROUPPER
 	RET
@@ -132,13 +139,7 @@ sqloop:
 	JMP         sqloop
 
 sqdone:
-	VADDPD       Y5, Y4, Y4
-	VADDPD       Y7, Y6, Y6
-	VADDPD       Y6, Y4, Y4
-	VEXTRACTF128 $1, Y4, X5
-	VADDPD       X5, X4, X4
-	VUNPCKHPD    X4, X4, X5
-	VADDSD       X5, X4, X4
+	REDUCE4PD(Y4, Y5, Y6, Y7, X4, X5)
 	VMOVSD       X4, ret+16(FP)
 	VZEROUPPER
 	RET
@@ -593,21 +594,9 @@ momloop:
 	JMP         momloop
 
 momdone:
-	VADDPD       Y5, Y4, Y4
-	VADDPD       Y7, Y6, Y6
-	VADDPD       Y6, Y4, Y4
-	VEXTRACTF128 $1, Y4, X5
-	VADDPD       X5, X4, X4
-	VUNPCKHPD    X4, X4, X5
-	VADDSD       X5, X4, X4
+	REDUCE4PD(Y4, Y5, Y6, Y7, X4, X5)
 	VMOVSD       X4, s+16(FP)
-	VADDPD       Y9, Y8, Y8
-	VADDPD       Y11, Y10, Y10
-	VADDPD       Y10, Y8, Y8
-	VEXTRACTF128 $1, Y8, X9
-	VADDPD       X9, X8, X8
-	VUNPCKHPD    X8, X8, X9
-	VADDSD       X9, X8, X8
+	REDUCE4PD(Y8, Y9, Y10, Y11, X8, X9)
 	VMOVSD       X8, ss+24(FP)
 	VZEROUPPER
 	RET
@@ -652,21 +641,9 @@ sdloop:
 	JMP         sdloop
 
 sddone:
-	VADDPD       Y5, Y4, Y4
-	VADDPD       Y7, Y6, Y6
-	VADDPD       Y6, Y4, Y4
-	VEXTRACTF128 $1, Y4, X5
-	VADDPD       X5, X4, X4
-	VUNPCKHPD    X4, X4, X5
-	VADDSD       X5, X4, X4
+	REDUCE4PD(Y4, Y5, Y6, Y7, X4, X5)
 	VMOVSD       X4, s+24(FP)
-	VADDPD       Y9, Y8, Y8
-	VADDPD       Y11, Y10, Y10
-	VADDPD       Y10, Y8, Y8
-	VEXTRACTF128 $1, Y8, X9
-	VADDPD       X9, X8, X8
-	VUNPCKHPD    X8, X8, X9
-	VADDSD       X9, X8, X8
+	REDUCE4PD(Y8, Y9, Y10, Y11, X8, X9)
 	VMOVSD       X8, d+32(FP)
 	VZEROUPPER
 	RET
@@ -887,13 +864,7 @@ ssloop:
 	JMP         ssloop
 
 ssdone:
-	VADDPD       Y5, Y4, Y4
-	VADDPD       Y7, Y6, Y6
-	VADDPD       Y6, Y4, Y4
-	VEXTRACTF128 $1, Y4, X5
-	VADDPD       X5, X4, X4
-	VUNPCKHPD    X4, X4, X5
-	VADDSD       X5, X4, X4
+	REDUCE4PD(Y4, Y5, Y6, Y7, X4, X5)
 	VMOVSD       X4, ret+32(FP)
 	VZEROUPPER
 	RET
