@@ -5,30 +5,8 @@ package tensor
 // does, the tail added in order (as Dot64); the elementwise loops round every operation (no
 // fused multiply-add), so the vector kernels and the Go loops give the same bits.
 
-// Moments64 returns Σ x[i] and Σ x[i]², accumulated in float64.
-func Moments64(x []float32) (sum, sumSq float64) {
-	m := len(x) &^ 15
-	if vecAsm && m > 0 {
-		sum, sumSq = moments64Asm(x[:m])
-	} else if m > 0 {
-		var p, q [16]float64
-		for i := 0; i < m; i += 16 {
-			xs := x[i : i+16 : i+16]
-			for l := range p {
-				v := float64(xs[l])
-				p[l] += v
-				q[l] += v * v
-			}
-		}
-		sum, sumSq = combine16(&p), combine16(&q)
-	}
-	for i := m; i < len(x); i++ {
-		v := float64(x[i])
-		sum += v
-		sumSq += v * v
-	}
-	return sum, sumSq
-}
+// Moments64 returns Σ x[i] and Σ x[i]², accumulated in float64: SumDot64(x, x).
+func Moments64(x []float32) (sum, sumSq float64) { return SumDot64(x, x) }
 
 // SumDot64 returns Σ x[i] and Σ x[i]·y[i], accumulated in float64.
 func SumDot64(x, y []float32) (sum, dot float64) {

@@ -109,9 +109,6 @@ func reluMaskAsm(dx, dy, y []float32) {
 }
 
 //go:noescape
-func moments64AVX2(n int, x *float32) (s, ss float64)
-
-//go:noescape
 func sumDot64AVX2(n int, x, y *float32) (s, d float64)
 
 //go:noescape
@@ -119,8 +116,6 @@ func bnApplyAVX2(n int, x, xh, y *float32, c *[4]float32, mode int)
 
 //go:noescape
 func bnGradAVX2(n int, dy, xh, dx *float32, c *[4]float32)
-
-func moments64Asm(x []float32) (float64, float64) { return moments64AVX2(len(x), unsafe.SliceData(x)) }
 
 func sumDot64Asm(x, y []float32) (float64, float64) {
 	return sumDot64AVX2(len(x), unsafe.SliceData(x), unsafe.SliceData(y[:len(x)]))

@@ -559,50 +559,9 @@ rmdone:
 	VZEROUPPER
 	RET
 
-// func moments64AVX2(n int, x *float32) (s, ss float64)
-// Σ x[i] and Σ x[i]² in float64 over n elements (a multiple of 16), each in sixteen lanes
-// reduced as combine16 does (products of float32 values are exact in float64).
-TEXT ·moments64AVX2(SB), NOSPLIT, $0-32
-	MOVQ   n+0(FP), CX
-	MOVQ   x+8(FP), SI
-	VXORPD Y4, Y4, Y4
-	VXORPD Y5, Y5, Y5
-	VXORPD Y6, Y6, Y6
-	VXORPD Y7, Y7, Y7
-	VXORPD Y8, Y8, Y8
-	VXORPD Y9, Y9, Y9
-	VXORPD Y10, Y10, Y10
-	VXORPD Y11, Y11, Y11
-
-momloop:
-	TESTQ       CX, CX
-	JLE         momdone
-	VCVTPS2PD   (SI), Y0
-	VCVTPS2PD   16(SI), Y1
-	VCVTPS2PD   32(SI), Y2
-	VCVTPS2PD   48(SI), Y3
-	VADDPD      Y0, Y4, Y4
-	VADDPD      Y1, Y5, Y5
-	VADDPD      Y2, Y6, Y6
-	VADDPD      Y3, Y7, Y7
-	VFMADD231PD Y0, Y0, Y8
-	VFMADD231PD Y1, Y1, Y9
-	VFMADD231PD Y2, Y2, Y10
-	VFMADD231PD Y3, Y3, Y11
-	ADDQ        $64, SI
-	SUBQ        $16, CX
-	JMP         momloop
-
-momdone:
-	REDUCE4PD(Y4, Y5, Y6, Y7, X4, X5)
-	VMOVSD       X4, s+16(FP)
-	REDUCE4PD(Y8, Y9, Y10, Y11, X8, X9)
-	VMOVSD       X8, ss+24(FP)
-	VZEROUPPER
-	RET
-
 // func sumDot64AVX2(n int, x, y *float32) (s, d float64)
-// Σ x[i] and Σ x[i]·y[i] in float64 over n elements (a multiple of 16), as moments64AVX2.
+// Σ x[i] and Σ x[i]·y[i] in float64 over n elements (a multiple of 16), each in sixteen lanes
+// reduced as combine16 does (products of float32 values are exact in float64).
 TEXT ·sumDot64AVX2(SB), NOSPLIT, $0-40
 	MOVQ   n+0(FP), CX
 	MOVQ   x+8(FP), SI

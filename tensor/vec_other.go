@@ -28,7 +28,6 @@ func biasReLUAsm(x []float32, bias float32, relu bool) { panic("unreachable") }
 func reluAsm(y, x []float32)                           { panic("unreachable") }
 func reluMaskAsm(dx, dy, y []float32)                  { panic("unreachable") }
 
-func moments64Asm(x []float32) (float64, float64)            { panic("unreachable") }
 func sumDot64Asm(x, y []float32) (float64, float64)          { panic("unreachable") }
 func bnApplyAsm(y, xh, x []float32, c *[4]float32, mode int) { panic("unreachable") }
 func bnGradAsm(dx, dy, xh []float32, c *[4]float32)          { panic("unreachable") }
