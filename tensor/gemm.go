@@ -86,6 +86,19 @@ const (
 //
 // Results are bit-identical for every thread count (see SetThreads).
 func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, false)
+}
+
+// GemmSerial is Gemm on the calling goroutine alone, for callers that already run independent
+// products in parallel (a convolution's examples). It always uses the project's kernels (never
+// the openblas build's BLAS), and gives the same bits as Gemm does with them.
+func GemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, true)
+}
+
+// gemm is Gemm (serial false: the BLAS when set, else the kernels on Threads() goroutines) or
+// GemmSerial (serial true: the kernels on the caller alone).
+func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, serial bool) {
 	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m == 0 || n == 0 {
 		return
@@ -96,6 +109,10 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	}
 	if m*n*k <= smallMACs {
 		gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	if serial {
+		gemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 1)
 		return
 	}
 	if blasGemm != nil {
@@ -103,25 +120,6 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 		return
 	}
 	gemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Threads())
-}
-
-// GemmSerial is Gemm on the calling goroutine alone, for callers that already run independent
-// products in parallel (a convolution's examples). It always uses the project's kernels (never
-// the openblas build's BLAS), and gives the same bits as Gemm does with them.
-func GemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-	if m == 0 || n == 0 {
-		return
-	}
-	if k == 0 || alpha == 0 {
-		scaleC(m, n, beta, c, ldc)
-		return
-	}
-	if m*n*k <= smallMACs {
-		gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
-	}
-	gemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 1)
 }
 
 // blasGemm, when set (build tag openblas, gemm_openblas.go), computes the products that are
