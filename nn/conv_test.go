@@ -165,15 +165,7 @@ func TestConvThreads(t *testing.T) {
 					t.Fatal(err)
 				}
 				w, _ := m.Init("default", 3)
-				rng := rand.New(rand.NewPCG(uint64(n), 1))
-				x := make([]float32, n*m.InDim())
-				for i := range x {
-					x[i] = float32(rng.NormFloat64())
-				}
-				labels := make([]int32, n)
-				for i := range labels {
-					labels[i] = int32(rng.IntN(4))
-				}
+				x, labels := randomBatch(m, n, uint64(n))
 				g := make([]float32, len(w))
 				m.Grad(&Ctx{Train: true}, w, g, x, n, Target{Labels: labels})
 				tensor.SetThreads(old)
@@ -209,15 +201,7 @@ func TestFusionOff(t *testing.T) {
 			}
 			w, _ := m.Init("default", 4)
 			const n = 9
-			rng := rand.New(rand.NewPCG(9, 1))
-			x := make([]float32, n*m.InDim())
-			for i := range x {
-				x[i] = float32(rng.NormFloat64())
-			}
-			labels := make([]int32, n)
-			for i := range labels {
-				labels[i] = int32(rng.IntN(4))
-			}
+			x, labels := randomBatch(m, n, 9)
 			g := make([]float32, len(w))
 			loss, _ := m.Grad(&Ctx{Train: true}, w, g, x, n, Target{Labels: labels})
 			var stats []float32
@@ -243,4 +227,19 @@ func TestFusionOff(t *testing.T) {
 			}
 		}
 	}
+}
+
+// randomBatch returns n standard-normal examples for m and labels among 4 classes, drawn from
+// seed.
+func randomBatch(m *Model, n int, seed uint64) ([]float32, []int32) {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	x := make([]float32, n*m.InDim())
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	labels := make([]int32, n)
+	for i := range labels {
+		labels[i] = int32(rng.IntN(4))
+	}
+	return x, labels
 }
