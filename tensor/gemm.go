@@ -119,7 +119,58 @@ func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 		blasGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
+	if t := Threads(); t > 1 && gemmSplit(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, t) {
+		return
+	}
 	gemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Threads())
+}
+
+// splitMaxDup bounds the operand gemmSplit packs once per thread: at most this many rows of
+// op(A) (or columns of op(B)).
+const splitMaxDup = 256
+
+// gemmSplit computes a product with one small dimension (at most splitMaxDup rows, or
+// columns) as t serial products on slices of C along the other one, one per thread: each
+// thread packs its own slice of the large operand and the whole small one, so that nothing a
+// thread packs is read by another and the call synchronises once, instead of twice per k-block
+// and row block. Each element is computed as in gemmBlocked (the k-blocks depend on k alone)
+// and the slices are whole micro-tiles, so the bits are the same. It reports whether it ran.
+func gemmSplit(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, t int) bool {
+	kern := microKernel
+	if m*n*k < parallelMinMACs || min(m, n) > splitMaxDup {
+		return false
+	}
+	byCols := m <= n // the slices split op(B)'s columns; each thread packs all of op(A)
+	tile, size := kern.nr, n
+	if !byCols {
+		tile, size = kern.mr, m
+	}
+	tiles := ceilDiv(size, tile)
+	if tiles < 2*t {
+		return false
+	}
+	parallelRun(t, 1, t, slotRunner(func(_, lo, hi int) {
+		for s := lo; s < hi; s++ {
+			i0, i1 := s*tiles/t*tile, min(size, (s+1)*tiles/t*tile)
+			if i1 <= i0 {
+				continue
+			}
+			if byCols {
+				off := i0 // op(B)'s column i0: a column of B, or a row when transposed
+				if transB {
+					off = i0 * ldb
+				}
+				gemmBlocked(transA, transB, m, i1-i0, k, alpha, a, lda, b[off:], ldb, beta, c[i0:], ldc, 1)
+				continue
+			}
+			off := i0 * lda // op(A)'s row i0: a row of A, or a column when transposed
+			if transA {
+				off = i0
+			}
+			gemmBlocked(transA, transB, i1-i0, n, k, alpha, a[off:], lda, b, ldb, beta, c[i0*ldc:], ldc, 1)
+		}
+	}))
+	return true
 }
 
 // blasGemm, when set (build tag openblas, gemm_openblas.go), computes the products that are
