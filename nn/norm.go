@@ -318,14 +318,10 @@ func (r *Residual) Forward(c *Ctx, w, x []float32, n int) []float32 {
 	s := forwardSeq(r.Short, c, w, x, n)
 	r.y = grow(r.y, len(b))
 	if r.Linear {
-		for i, v := range b {
-			r.y[i] = v + s[i]
-		}
+		tensor.AddScaled(r.y, b, 1, s) // b + 1·s: the plain sum
 		return r.y
 	}
-	for i, v := range b {
-		r.y[i] = max(v+s[i], 0)
-	}
+	tensor.AddReLU(r.y, b, s)
 	return r.y
 }
 
@@ -343,8 +339,6 @@ func (r *Residual) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []fl
 		return nil
 	}
 	r.dx = grow(r.dx, len(d))
-	for i, v := range d {
-		r.dx[i] = v + ds[i]
-	}
+	tensor.AddScaled(r.dx, d, 1, ds) // d + 1·ds: the plain sum
 	return r.dx
 }

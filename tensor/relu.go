@@ -41,6 +41,28 @@ func relu(y, x []float32) {
 	}
 }
 
+// AddReLU writes y[i] = max(a[i]+b[i], 0) (Go's max): a residual block's sum and ReLU in one
+// pass, over the worker threads for long vectors. y may alias a or b.
+func AddReLU(y, a, b []float32) {
+	y, b = y[:len(a)], b[:len(a)]
+	if parallel(len(a)) {
+		Parallel(len(a), splitMin, func(lo, hi int) { addReLU(y[lo:hi], a[lo:hi], b[lo:hi]) })
+		return
+	}
+	addReLU(y, a, b)
+}
+
+func addReLU(y, a, b []float32) {
+	j := 0
+	if vecAsm && len(a) >= 16 {
+		j = len(a) &^ 15
+		addReLUAsm(y[:j], a[:j], b[:j])
+	}
+	for i := j; i < len(a); i++ {
+		y[i] = max(a[i]+b[i], 0)
+	}
+}
+
 // ReLUMask writes dx = dy where y > 0 and +0 where y = 0 (y is a ReLU output, never negative;
 // a NaN with the sign bit clear counts as positive), over the worker threads for long vectors.
 // No branches: ReLU's on/off pattern is unpredictable.

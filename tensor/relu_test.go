@@ -59,6 +59,14 @@ func TestReLUKernels(t *testing.T) {
 				t.Fatalf("ReLU(n=%d)[%d] of %v = %v, want %v", n, i, v, y[i], want)
 			}
 		}
+		b := reluInputs(n, rng)
+		s := make([]float32, n)
+		AddReLU(s, x, b)
+		for i, v := range x {
+			if want := max(v+b[i], 0); !sameBits(s[i], want) {
+				t.Fatalf("AddReLU(n=%d)[%d] of %v + %v = %v (%#x), want %v (%#x)", n, i, v, b[i], s[i], math.Float32bits(s[i]), want, math.Float32bits(want))
+			}
+		}
 		dy := reluInputs(n, rng)
 		dx := make([]float32, n)
 		ReLUMask(dx, dy, x) // x as the mask source: every bit pattern, not only ReLU outputs

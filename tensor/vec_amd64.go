@@ -103,6 +103,14 @@ func biasReLUAsm(x []float32, bias float32, relu bool) {
 
 func reluAsm(y, x []float32) { reluAVX2(len(x), unsafe.SliceData(x), unsafe.SliceData(y[:len(x)])) }
 
+//go:noescape
+func addReLUAVX2(n int, a, b, y *float32)
+
+func addReLUAsm(y, a, b []float32) {
+	n := len(a)
+	addReLUAVX2(n, unsafe.SliceData(a), unsafe.SliceData(b[:n]), unsafe.SliceData(y[:n]))
+}
+
 func reluMaskAsm(dx, dy, y []float32) {
 	n := len(dy)
 	reluMaskAVX2(n, unsafe.SliceData(dx[:n]), unsafe.SliceData(dy), unsafe.SliceData(y[:n]))

@@ -528,6 +528,38 @@ reludone:
 	VZEROUPPER
 	RET
 
+// func addReLUAVX2(n int, a, b, y *float32)
+// y[i] = max(a[i]+b[i], 0) with Go's rules (see reluAVX2).
+TEXT ·addReLUAVX2(SB), NOSPLIT, $0-32
+	MOVQ   n+0(FP), CX
+	MOVQ   a+8(FP), SI
+	MOVQ   b+16(FP), DX
+	MOVQ   y+24(FP), DI
+	VXORPS Y3, Y3, Y3
+
+addreluloop:
+	TESTQ   CX, CX
+	JLE     addreludone
+	VMOVUPS (SI), Y1
+	VMOVUPS 32(SI), Y2
+	VADDPS  (DX), Y1, Y1
+	VADDPS  32(DX), Y2, Y2
+	VMAXPS  Y1, Y3, Y1
+	VMAXPS  Y2, Y3, Y2
+	VADDPS  Y3, Y1, Y1
+	VADDPS  Y3, Y2, Y2
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y2, 32(DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DX
+	ADDQ    $64, DI
+	SUBQ    $16, CX
+	JMP     addreluloop
+
+addreludone:
+	VZEROUPPER
+	RET
+
 // func reluMaskAVX2(n int, dx, dy, y *float32)
 // dx[i] = dy[i] where the bits m of y[i] satisfy int32(m − 1) ≥ 0 (y > 0, a positive NaN, or
 // −0), else +0: exactly the rule of the Go loop.

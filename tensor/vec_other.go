@@ -26,6 +26,7 @@ func packBT8Asm(dst, src []float32, ldb, kb8, nr int) bool { return false }
 
 func biasReLUAsm(x []float32, bias float32, relu bool) { panic("unreachable") }
 func reluAsm(y, x []float32)                           { panic("unreachable") }
+func addReLUAsm(y, a, b []float32)                     { panic("unreachable") }
 func reluMaskAsm(dx, dy, y []float32)                  { panic("unreachable") }
 
 func sumDot64Asm(x, y []float32) (float64, float64)          { panic("unreachable") }
