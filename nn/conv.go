@@ -102,6 +102,9 @@ func (l *Conv2D) forward(w, x []float32, n int, relu bool, pool *Pool2D) []float
 	l.x = x[:n*in]
 	var pout int
 	per := ckk * p // per thread: one example's columns, and its output block when pooling
+	if l.poly() {
+		per += in // the example's phase images
+	}
 	if pool != nil {
 		pout = pool.prepare(n)
 		l.yb = pool.y
@@ -120,8 +123,12 @@ func (l *Conv2D) forward(w, x []float32, n int, relu bool, pool *Pool2D) []float
 	tensor.ParallelSlots(n, 1, func(slot, lo, hi int) {
 		buf := (*scratch)[slot*per : (slot+1)*per]
 		cols := buf[:ckk*p]
+		var tmp []float32
+		if l.poly() {
+			tmp = buf[len(buf)-in:]
+		}
 		for e := lo; e < hi; e++ {
-			l.im2col(x[e*in:(e+1)*in], cols, 0, p)
+			l.im2col(x[e*in:(e+1)*in], cols, 0, p, tmp)
 			var ye []float32
 			if pool != nil {
 				ye = buf[ckk*p:]
@@ -150,13 +157,178 @@ func (l *Conv2D) forward(w, x []float32, n int, relu bool, pool *Pool2D) []float
 }
 
 // im2col writes the K·K patches of one example x ([C,H,W]) as columns off..off+OH·OW of cols
-// (row stride ld); out-of-image taps are 0.
-func (l *Conv2D) im2col(x, cols []float32, off, ld int) {
-	if l.same() {
+// (row stride ld); out-of-image taps are 0. tmp (C·H·W floats) is scratch for strided
+// convolutions whose taps are shifted phase images (poly).
+func (l *Conv2D) im2col(x, cols []float32, off, ld int, tmp []float32) {
+	switch {
+	case l.same():
 		l.im2colSame(x, cols, off, ld)
+	case l.poly():
+		l.im2colPoly(x, cols, off, ld, tmp)
+	default:
+		l.im2colAny(x, cols, off, ld)
+	}
+}
+
+// poly reports a strided convolution with a kernel larger than 1 whose input is exactly Stride
+// times its output in each direction (28×28 → 14×14 with K = 3, Pad = 1). The input then splits
+// into Stride² phase images of the output's size, phase (a, b) holding the pixels at rows
+// a, a+S, … and columns b, b+S, …, and the column of tap (ki, kj) is phase ((ki−Pad) mod S,
+// (kj−Pad) mod S) shifted by (⌊(ki−Pad)/S⌋, ⌊(kj−Pad)/S⌋): one contiguous copy, as in same
+// convolutions, instead of a strided gather per tap and output row.
+func (l *Conv2D) poly() bool {
+	s := l.Stride
+	return s > 1 && l.K > 1 && l.h == s*l.oh && l.w == s*l.ow
+}
+
+// tapShift returns the phase (of poly) and shift of tap index k (ki or kj).
+func (l *Conv2D) tapShift(k int) (phase, shift int) {
+	d := k - l.Pad
+	shift = d / l.Stride
+	if d%l.Stride < 0 {
+		shift--
+	}
+	return d - shift*l.Stride, shift
+}
+
+// phases writes (split true) the phase images of x ([C,H,W]) into ph ([C][S][S][OH·OW]), or
+// (split false) writes them back into x.
+func (l *Conv2D) phases(x, ph []float32, split bool) {
+	s, p := l.Stride, l.oh*l.ow
+	for ch := 0; ch < l.c; ch++ {
+		img := x[ch*l.h*l.w : (ch+1)*l.h*l.w]
+		for a := 0; a < s; a++ {
+			for b := 0; b < s; b++ {
+				dst := ph[((ch*s+a)*s+b)*p : ((ch*s+a)*s+b+1)*p]
+				for oi := 0; oi < l.oh; oi++ {
+					row := img[(oi*s+a)*l.w+b:]
+					d := dst[oi*l.ow : (oi+1)*l.ow]
+					if split {
+						for oj := range d {
+							d[oj] = row[oj*s]
+						}
+						continue
+					}
+					for oj, v := range d {
+						row[oj*s] = v
+					}
+				}
+			}
+		}
+	}
+}
+
+// im2colPoly is im2col for poly convolutions: one shifted copy of a phase image per tap (the
+// phases in tmp). The values are those of the general loop.
+func (l *Conv2D) im2colPoly(x, cols []float32, off, ld int, tmp []float32) {
+	s, p := l.Stride, l.oh*l.ow
+	l.phases(x, tmp, true)
+	row := 0
+	for ch := 0; ch < l.c; ch++ {
+		for ki := 0; ki < l.K; ki++ {
+			a, di := l.tapShift(ki)
+			for kj := 0; kj < l.K; kj++ {
+				b, dj := l.tapShift(kj)
+				img := tmp[((ch*s+a)*s+b)*p : ((ch*s+a)*s+b+1)*p]
+				shiftCopy(cols[row*ld+off:row*ld+off+p], img, di, dj, l.oh, l.ow)
+				row++
+			}
+		}
+	}
+}
+
+// col2imPoly is col2im (into dx) for poly convolutions: each tap's block (scratch, its wrapped
+// entries zeroed) is added to its shifted phase image in tmp, then the phases are written into
+// dx. Every input element receives the same sums, tap by tap in the same order, as in the
+// general loop.
+func (l *Conv2D) col2imPoly(cols []float32, off, ld int, dx, tmp []float32) {
+	s, p := l.Stride, l.oh*l.ow
+	tmp = tmp[:l.c*l.h*l.w]
+	clear(tmp)
+	row := 0
+	for ch := 0; ch < l.c; ch++ {
+		for ki := 0; ki < l.K; ki++ {
+			a, di := l.tapShift(ki)
+			for kj := 0; kj < l.K; kj++ {
+				b, dj := l.tapShift(kj)
+				img := tmp[((ch*s+a)*s+b)*p : ((ch*s+a)*s+b+1)*p]
+				shiftAdd(cols[row*ld+off:row*ld+off+p], img, di, dj, l.oh, l.ow)
+				row++
+			}
+		}
+	}
+	l.phases(dx, tmp, false)
+}
+
+// shiftRange returns the rows [r0, r1) and columns [c0, c1) of an oh×ow block whose source
+// (oi+di, oj+dj) lies inside an oh×ow image (r1 ≤ r0 when none does).
+func shiftRange(di, dj, oh, ow int) (r0, r1, c0, c1 int) {
+	return min(oh, max(0, -di)), max(0, min(oh, oh-di)), min(ow, max(0, -dj)), max(0, min(ow, ow-dj))
+}
+
+// shiftCopy writes dst[oi·ow+oj] = img[(oi+di)·ow + oj+dj] (0 where that lies outside the
+// oh×ow image): one contiguous copy, then the wrapped entries zeroed.
+func shiftCopy(dst, img []float32, di, dj, oh, ow int) {
+	hw := oh * ow
+	dst = dst[:hw]
+	r0, r1, c0, c1 := shiftRange(di, dj, oh, ow)
+	if r1 <= r0 {
+		clear(dst)
 		return
 	}
-	l.im2colAny(x, cols, off, ld)
+	clear(dst[:r0*ow])
+	clear(dst[r1*ow:])
+	d := di*ow + dj
+	lo, hi := r0*ow, r1*ow // dst[q] = img[q+d] for q in [lo, hi)
+	s0, s1 := lo+d, hi+d
+	if s0 < 0 { // only the wrapped entries of the first row reach before the image
+		clear(dst[lo : lo-s0])
+		lo, s0 = lo-s0, 0
+	}
+	if s1 > hw {
+		clear(dst[hi-(s1-hw) : hi])
+		hi, s1 = hi-(s1-hw), hw
+	}
+	copy(dst[lo:hi], img[s0:s1])
+	zeroCols(dst, c0, c1, r0, r1, ow)
+}
+
+// shiftAdd adds src[oi·ow+oj] to img[(oi+di)·ow + oj+dj] where that lies inside the oh×ow
+// image, in one call; src is scratch (its wrapped entries are zeroed first).
+func shiftAdd(src, img []float32, di, dj, oh, ow int) {
+	hw := oh * ow
+	r0, r1, c0, c1 := shiftRange(di, dj, oh, ow)
+	if r1 <= r0 {
+		return
+	}
+	zeroCols(src, c0, c1, r0, r1, ow)
+	d := di*ow + dj
+	lo, hi := r0*ow, r1*ow
+	if lo+d < 0 {
+		lo = -d
+	}
+	if hi+d > hw {
+		hi = hw - d
+	}
+	tensor.Axpy(1, src[lo:hi], img[lo+d:hi+d])
+}
+
+// zeroCols zeroes, in rows [r0, r1) of an ow-wide block, the entries outside columns [c0, c1).
+func zeroCols(dst []float32, c0, c1, r0, r1, ow int) {
+	if c0 == 0 && c1 == ow {
+		return
+	}
+	rows := dst[r0*ow : r1*ow]
+	for j := 0; j < c0; j++ {
+		for q := j; q < len(rows); q += ow {
+			rows[q] = 0
+		}
+	}
+	for j := max(c1, c0); j < ow; j++ {
+		for q := j; q < len(rows); q += ow {
+			rows[q] = 0
+		}
+	}
 }
 
 // im2colAny is im2col for every shape, row segment by row segment.
@@ -210,13 +382,6 @@ func (l *Conv2D) im2colAny(x, cols []float32, off, ld int) {
 // neighbouring row) and its top or bottom.
 func (l *Conv2D) same() bool { return l.Stride == 1 && l.oh == l.h && l.ow == l.w }
 
-// tapRows returns, for tap row ki of a same convolution, the output rows [r0, r1) whose input
-// row lies inside the image.
-func (l *Conv2D) tapRows(ki int) (r0, r1 int) {
-	di := ki - l.Pad
-	return max(0, -di), min(l.oh, l.h-di)
-}
-
 // im2colSame is im2col for same convolutions: one shifted copy per tap, then the wrapped and
 // out-of-image entries set to 0. The values are those of the general loop.
 func (l *Conv2D) im2colSame(x, cols []float32, off, ld int) {
@@ -225,50 +390,10 @@ func (l *Conv2D) im2colSame(x, cols []float32, off, ld int) {
 	for ch := 0; ch < l.c; ch++ {
 		img := x[ch*hw : (ch+1)*hw]
 		for ki := 0; ki < l.K; ki++ {
-			r0, r1 := l.tapRows(ki)
 			for kj := 0; kj < l.K; kj++ {
-				dst := cols[row*ld+off : row*ld+off+hw]
+				shiftCopy(cols[row*ld+off:row*ld+off+hw], img, ki-l.Pad, kj-l.Pad, l.h, l.w)
 				row++
-				d := (ki-l.Pad)*l.w + kj - l.Pad
-				clear(dst[:r0*l.w])
-				clear(dst[r1*l.w:])
-				if r1 <= r0 {
-					continue
-				}
-				lo, hi := r0*l.w, r1*l.w // dst[q] = img[q+d] for q in [lo, hi)
-				s0, s1 := lo+d, hi+d
-				if s0 < 0 { // only the wrapped entries of the first row reach before the image
-					clear(dst[lo : lo-s0])
-					lo, s0 = lo-s0, 0
-				}
-				if s1 > hw {
-					clear(dst[hi-(s1-hw) : hi])
-					hi, s1 = hi-(s1-hw), hw
-				}
-				copy(dst[lo:hi], img[s0:s1])
-				l.zeroWrapped(dst, kj, r0, r1)
 			}
-		}
-	}
-}
-
-// zeroWrapped zeroes, in rows [r0, r1) of a tap's column block, the entries of output columns
-// whose input column oj + kj − Pad lies outside the image.
-func (l *Conv2D) zeroWrapped(dst []float32, kj, r0, r1 int) {
-	lo, hi := l.validCols(kj)
-	if lo == 0 && hi == l.ow {
-		return
-	}
-	ow := l.ow
-	rows := dst[r0*ow : r1*ow]
-	for j := 0; j < lo; j++ {
-		for q := j; q < len(rows); q += ow {
-			rows[q] = 0
-		}
-	}
-	for j := hi; j < ow; j++ {
-		for q := j; q < len(rows); q += ow {
-			rows[q] = 0
 		}
 	}
 }
@@ -283,23 +408,9 @@ func (l *Conv2D) col2imSame(cols []float32, off, ld int, dx []float32) {
 	for ch := 0; ch < l.c; ch++ {
 		img := dx[ch*hw : (ch+1)*hw]
 		for ki := 0; ki < l.K; ki++ {
-			r0, r1 := l.tapRows(ki)
 			for kj := 0; kj < l.K; kj++ {
-				src := cols[row*ld+off : row*ld+off+hw]
+				shiftAdd(cols[row*ld+off:row*ld+off+hw], img, ki-l.Pad, kj-l.Pad, l.h, l.w)
 				row++
-				if r1 <= r0 {
-					continue
-				}
-				l.zeroWrapped(src, kj, r0, r1)
-				d := (ki-l.Pad)*l.w + kj - l.Pad
-				lo, hi := r0*l.w, r1*l.w
-				if lo+d < 0 {
-					lo = -d
-				}
-				if hi+d > hw {
-					hi = hw - d
-				}
-				tensor.Axpy(1, src[lo:hi], img[lo+d:hi+d])
 			}
 		}
 	}
@@ -316,8 +427,13 @@ func (l *Conv2D) validCols(kj int) (lo, hi int) {
 	return lo, max(lo, hi)
 }
 
-// col2im adds the columns off..off+OH·OW of cols back into one example's gradient dx.
-func (l *Conv2D) col2im(cols []float32, off, ld int, dx []float32) {
+// col2im writes one example's gradient dx from its columns off..off+OH·OW of cols, adding
+// each tap's contributions (tmp as in im2col; the columns may be overwritten).
+func (l *Conv2D) col2im(cols []float32, off, ld int, dx, tmp []float32) {
+	if l.poly() {
+		l.col2imPoly(cols, off, ld, dx, tmp)
+		return
+	}
 	clear(dx)
 	if l.same() {
 		l.col2imSame(cols, off, ld, dx)
@@ -402,6 +518,9 @@ func (l *Conv2D) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []floa
 	defer putScratch(partBuf)
 	parts := *partBuf
 	ssz := (ckk + l.Out) * ld
+	if l.poly() {
+		ssz += in // phase images (im2col, col2im)
+	}
 	if needDX {
 		ssz += ckk * p
 		l.dx = grow(l.dx, n*in)
@@ -412,6 +531,10 @@ func (l *Conv2D) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []floa
 	tensor.ParallelSlots(groups, 1, func(slot, lo, hi int) {
 		buf := (*scratch)[slot*ssz : (slot+1)*ssz]
 		cols, d := buf[:ckk*ld], buf[ckk*ld:(ckk+l.Out)*ld]
+		var tmp []float32
+		if l.poly() {
+			tmp = buf[len(buf)-in:]
+		}
 		for gi := lo; gi < hi; gi++ {
 			part := parts[gi*psz : (gi+1)*psz]
 			gw, gb := part[:l.Out*ckk], part[l.Out*ckk:]
@@ -420,7 +543,7 @@ func (l *Conv2D) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []floa
 				e0, e1 := ci*per, min((ci+1)*per, n)
 				m := (e1 - e0) * p
 				for e := e0; e < e1; e++ {
-					l.im2col(l.x[e*in:(e+1)*in], cols, (e-e0)*p, ld)
+					l.im2col(l.x[e*in:(e+1)*in], cols, (e-e0)*p, ld, tmp)
 					l.outGrad(dy, e, d, (e-e0)*p, ld)
 				}
 				beta := float32(1)
@@ -438,7 +561,7 @@ func (l *Conv2D) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []floa
 				dc := buf[(ckk+l.Out)*ld:]
 				for e := e0; e < e1; e++ {
 					tensor.GemmSerialPacked(&l.pw, false, p, 1, d[(e-e0)*p:], ld, 0, dc, p)
-					l.col2im(dc, 0, p, l.dx[e*in:(e+1)*in])
+					l.col2im(dc, 0, p, l.dx[e*in:(e+1)*in], tmp)
 				}
 			}
 		}

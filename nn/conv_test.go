@@ -50,7 +50,63 @@ func TestIm2colSame(t *testing.T) {
 		}
 		cols2 := append([]float32(nil), cols...) // col2imSame zeroes wrapped entries of its input
 		dg, dw := make([]float32, in), make([]float32, in)
-		l.col2im(cols2, off, ld, dg)
+		l.col2im(cols2, off, ld, dg, nil)
+		l.col2imAny(cols, off, ld, dw)
+		for i := range dg {
+			if math.Float32bits(dg[i]) != math.Float32bits(dw[i]) {
+				t.Fatalf("%+v: col2im element %d: %v, want %v", s, i, dg[i], dw[i])
+			}
+		}
+	}
+}
+
+// TestIm2colPoly checks the phase-image im2col and col2im of strided convolutions against the
+// general row-segment loops, bit for bit, on shapes with strides 2 and 3, odd and even kernels
+// and paddings, at a column offset inside a wider matrix.
+func TestIm2colPoly(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, s := range []struct{ c, h, w, k, stride, pad int }{
+		{16, 28, 28, 3, 2, 1}, {3, 14, 14, 3, 2, 1}, {2, 6, 8, 3, 2, 1}, {2, 9, 6, 3, 3, 1}, {1, 8, 8, 4, 2, 1},
+		{2, 6, 6, 2, 2, 0}, {1, 2, 2, 3, 2, 1}, {2, 10, 10, 5, 2, 2},
+	} {
+		l := &Conv2D{Out: 2, K: s.k, Stride: s.stride, Pad: s.pad}
+		if _, err := l.Build(&param.Layout{}, "c", []int{s.c, s.h, s.w}); err != nil {
+			t.Fatal(err)
+		}
+		if !l.poly() {
+			t.Fatalf("%+v: not a phase-image convolution (output %d×%d)", s, l.oh, l.ow)
+		}
+		in, p, ckk := s.c*s.h*s.w, l.oh*l.ow, s.c*s.k*s.k
+		x := make([]float32, in)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		const off, extra = 3, 5
+		ld := p + off + extra
+		got, want := make([]float32, ckk*ld), make([]float32, ckk*ld)
+		for i := range got {
+			got[i], want[i] = float32(math.NaN()), float32(math.NaN())
+		}
+		tmp := make([]float32, in)
+		l.im2col(x, got, off, ld, tmp)
+		l.im2colAny(x, want, off, ld)
+		for r := 0; r < ckk; r++ {
+			for j := off; j < off+p; j++ {
+				if math.Float32bits(got[r*ld+j]) != math.Float32bits(want[r*ld+j]) {
+					t.Fatalf("%+v: im2col row %d col %d: %v, want %v", s, r, j-off, got[r*ld+j], want[r*ld+j])
+				}
+			}
+		}
+		cols := make([]float32, ckk*ld)
+		for i := range cols {
+			cols[i] = float32(rng.NormFloat64())
+		}
+		cols2 := append([]float32(nil), cols...)
+		dg, dw := make([]float32, in), make([]float32, in)
+		for i := range dg {
+			dg[i] = float32(math.NaN()) // every element must be written
+		}
+		l.col2im(cols2, off, ld, dg, tmp)
 		l.col2imAny(cols, off, ld, dw)
 		for i := range dg {
 			if math.Float32bits(dg[i]) != math.Float32bits(dw[i]) {
