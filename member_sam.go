@@ -37,9 +37,8 @@ func (r *plain) Gradient(s *Step) (float64, []float32) {
 		s.Ascend(s.G, lo, hi, s.Cfg.Rho)
 		f := float32(hi-lo) / float32(n)
 		if lo == 0 {
-			for i, x := range s.G {
-				r.acc[i] = f * x
-			}
+			tensor.Copy(r.acc, s.G)
+			tensor.Scale(f, r.acc) // f·g, the first chunk's share
 		} else {
 			tensor.Axpy(f, s.G, r.acc)
 		}

@@ -61,10 +61,10 @@ func (e *Perturbation) Apply(dst, base, w, g []float32, rho float64) {
 	}
 	scaled := func(s param.Span) bool { return e.Adaptive && s.Kind == param.Weight }
 	included := func(s param.Span) bool { return e.Only == nil || s.Kind == *e.Only }
-	for _, s := range e.Layout.Spans {
-		if !included(s) {
-			copy(s.Of(dst), s.Of(base))
-		}
+	if e.Only != nil && len(base) > 0 && &dst[0] != &base[0] {
+		// The spans left out are taken at base: one copy of the whole vector over the threads
+		// (the spans included are overwritten below).
+		tensor.Copy(dst, base)
 	}
 	var mask []float32
 	if e.Mask != nil {

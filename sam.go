@@ -98,14 +98,13 @@ func (s *Step) Ascend(g []float32, lo, hi int, rho float64) {
 	}
 	clear(s.eps)
 	if s.Eps.plain() {
-		// The same steps with fused passes (the same bits): ε ← ε + c·g with ‖ε‖² in one pass,
-		// then the projection's scaling with w + ε in another.
+		// The same steps with fused passes (the same bits): ε ← ε + c·g, w + ε and ‖ε‖² in one
+		// pass; the projection's scaling, which only rounding can call for (‖ε‖ ≤ Σ ρ/k = ρ),
+		// redoes w + ε in another.
 		for range k {
 			c := float32(rho / float64(k) / (math.Sqrt(tensor.SumSq64(g)) + 1e-12))
-			if n := math.Sqrt(tensor.AddScaledSumSq64(s.eps, s.eps, c, g)); n > rho {
+			if n := math.Sqrt(tensor.AscentPass(s.WP, s.W, s.eps, c, g)); n > rho {
 				tensor.ScaleAdd(s.WP, s.W, s.eps, float32(rho/n))
-			} else {
-				tensor.AddScaled(s.WP, s.W, 1, s.eps)
 			}
 			s.Loss(s.WP, g, lo, hi, true)
 		}

@@ -4,18 +4,20 @@ package tensor
 // chunk (a chunk of splitMin elements stays in cache), what two calls of the plain helpers do
 // over the whole vector, with the same chunks and so the same bits.
 
-// AddScaledSumSq64 does AddScaled(dst, y, alpha, x) and returns SumSq64(dst).
-func AddScaledSumSq64(dst, y []float32, alpha float32, x []float32) float64 {
-	n := len(x)
-	dst, y = dst[:n], y[:n]
-	if n < 2*splitMin {
-		addScaled(dst, y, alpha, x)
-		return sumSq64(dst)
+// AscentPass does AddScaled(eps, eps, alpha, g) and AddScaled(dst, w, 1, eps), and returns
+// SumSq64(eps): one step of SAM's multi-step ascent, ε ← ε + α·g and w + ε, in one pass.
+func AscentPass(dst, w, eps []float32, alpha float32, g []float32) float64 {
+	n := len(g)
+	dst, w, eps = dst[:n], w[:n], eps[:n]
+	body := func(lo, hi int) float64 {
+		addScaled(eps[lo:hi], eps[lo:hi], alpha, g[lo:hi])
+		addScaled(dst[lo:hi], w[lo:hi], 1, eps[lo:hi])
+		return sumSq64(eps[lo:hi])
 	}
-	return chunked(n, func(lo, hi int) float64 {
-		addScaled(dst[lo:hi], y[lo:hi], alpha, x[lo:hi])
-		return sumSq64(dst[lo:hi])
-	})
+	if n < 2*splitMin {
+		return body(0, n)
+	}
+	return chunked(n, body)
 }
 
 // ScaleAdd does Scale(f, eps) and then AddScaled(dst, w, 1, eps): eps ← f·eps, dst = w + eps.

@@ -21,12 +21,15 @@ func TestFusedPasses(t *testing.T) {
 		}
 		x, y, w := f(), f(), f()
 		d1, d2 := make([]float32, n), make([]float32, n)
-		s1 := AddScaledSumSq64(d1, y, 0.3, x)
-		AddScaled(d2, y, 0.3, x)
-		if s2 := SumSq64(d2); s1 != s2 || !equalBits(d1, d2) {
-			t.Fatalf("n=%d: AddScaledSumSq64 %v, plain %v", n, s1, s2)
-		}
 		e1, e2 := append([]float32(nil), x...), append([]float32(nil), x...)
+		s1 := AscentPass(d1, w, e1, 0.3, y)
+		AddScaled(e2, e2, 0.3, y)
+		AddScaled(d2, w, 1, e2)
+		if s2 := SumSq64(e2); s1 != s2 || !equalBits(d1, d2) || !equalBits(e1, e2) {
+			t.Fatalf("n=%d: AscentPass %v, plain %v", n, s1, s2)
+		}
+		copy(e1, x)
+		copy(e2, x)
 		ScaleAdd(d1, w, e1, 0.7)
 		Scale(0.7, e2)
 		AddScaled(d2, w, 1, e2)

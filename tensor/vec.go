@@ -52,6 +52,16 @@ func addScaled(dst, y []float32, alpha float32, x []float32) {
 	}
 }
 
+// Copy copies x into dst (len(dst) ≥ len(x)), over the worker threads for long vectors.
+func Copy(dst, x []float32) {
+	dst = dst[:len(x)]
+	if !parallel(len(x)) {
+		copy(dst, x)
+		return
+	}
+	Parallel(len(x), splitMin, func(lo, hi int) { copy(dst[lo:hi], x[lo:hi]) })
+}
+
 // Scale computes x *= alpha.
 func Scale(alpha float32, x []float32) {
 	if parallel(len(x)) { // elementwise: the same bits on any thread count
