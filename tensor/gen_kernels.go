@@ -26,6 +26,7 @@ type kernel struct {
 var kernels = []kernel{
 	{file: "kernel_amd64.s", fn: "sgemmKernel6x16", isa: "AVX2/FMA", mr: 6, nr: 16, vreg: "Y", zero: "VXORPS", nbcast: 2, unroll: 4},
 	{file: "kernel512_amd64.s", fn: "sgemmKernel12x32", isa: "AVX-512F", mr: 12, nr: 32, vreg: "Z", zero: "VPXORD", nbcast: 4, unroll: 4},
+	{file: "kernel512x8_amd64.s", fn: "sgemmKernel8x32", isa: "AVX-512F", mr: 8, nr: 32, vreg: "Z", zero: "VPXORD", nbcast: 4, unroll: 4},
 }
 
 func main() {

@@ -56,7 +56,15 @@ var avx2Kernel = kernelSpec{
 var avx512Kernel = kernelSpec{
 	name: "avx512f12x32", mr: avx512MR, nr: avx512NR, kc: avx512KC,
 	taskRows: asmTaskRows, taskCols: asmTaskCols,
-	fn: microKernelAVX512,
+	fn: microKernelAVX512, narrow: &avx512Kernel8,
+}
+
+// avx512Kernel8 is the 8-row variant of avx512Kernel, for products whose rows it pads less
+// (16, 32 or 64 output channels); the same arithmetic per element, so the same bits.
+var avx512Kernel8 = kernelSpec{
+	name: "avx512f8x32", mr: 8, nr: avx512NR, kc: avx512KC,
+	taskRows: asmTaskRows, taskCols: asmTaskCols,
+	fn: microKernelAVX512x8,
 }
 
 // hasAVX2FMA and hasAVX512 report whether the CPU and OS support the
@@ -118,6 +126,23 @@ func microKernelAVX512(kc int, a, b, c []float32, ldc int, alpha, beta float32) 
 	_ = c[(avx512MR-1)*ldc+avx512NR-1]
 	sgemmKernel12x32(kc, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, beta)
 }
+
+// microKernelAVX512x8 is microKernelAVX2 for the 8×32 AVX-512 kernel.
+func microKernelAVX512x8(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
+	if kc <= 0 {
+		kc = 0
+	} else {
+		_ = a[kc*8-1]
+		_ = b[kc*avx512NR-1]
+	}
+	_ = c[7*ldc+avx512NR-1]
+	sgemmKernel8x32(kc, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, beta)
+}
+
+// sgemmKernel8x32 is implemented in kernel512x8_amd64.s.
+//
+//go:noescape
+func sgemmKernel8x32(kc int, a, b, c *float32, ldc int, alpha, beta float32)
 
 // sgemmKernel6x16 is implemented in kernel_amd64.s.
 //

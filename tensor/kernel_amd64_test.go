@@ -110,3 +110,54 @@ func TestGemmKernelsAgree(t *testing.T) {
 		}
 	}
 }
+
+func TestGemmKernelAVX512x8(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("CPU without AVX-512F")
+	}
+	testAsmKernel(t, avx512Kernel8)
+}
+
+// TestGemmNarrowKernel checks that products on the 8-row variant of the AVX-512 kernel
+// (kernelFor) give the same bits as on the 12-row kernel, through Gemm on 1 and 2 threads and
+// through PackedA, for row counts where the variant is chosen.
+func TestGemmNarrowKernel(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("CPU without AVX-512F")
+	}
+	saved := microKernel
+	defer func() { microKernel = saved }()
+	defer SetThreads(SetThreads(1))
+	wide := avx512Kernel
+	wide.narrow = nil
+	for _, m := range []int{16, 32, 40, 64} {
+		microKernel = avx512Kernel
+		if k := kernelFor(m); k.name != avx512Kernel8.name {
+			t.Fatalf("kernelFor(%d) = %s, want %s", m, k.name, avx512Kernel8.name)
+		}
+		for _, s := range []struct {
+			transA, transB bool
+			n, k           int
+		}{{false, false, 784, 144}, {false, true, 200, 300}, {true, false, 70, 600}, {true, true, 33, 9}} {
+			tc := gemmCase{transA: s.transA, transB: s.transB, m: m, n: s.n, k: s.k, alpha: 1, beta: 0.5}
+			a, lda, b, ldb, c0, ldc := tc.operands(uint64(m))
+			for _, th := range []int{1, 2} {
+				SetThreads(th)
+				got, want := append([]float32(nil), c0...), append([]float32(nil), c0...)
+				microKernel = avx512Kernel
+				Gemm(tc.transA, tc.transB, m, s.n, s.k, 1, a, lda, b, ldb, 0.5, got, ldc)
+				var p PackedA
+				p.Pack(tc.transA, m, s.k, a, lda)
+				gotP := append([]float32(nil), c0...)
+				GemmSerialPacked(&p, tc.transB, s.n, 1, b, ldb, 0.5, gotP, ldc)
+				microKernel = wide
+				Gemm(tc.transA, tc.transB, m, s.n, s.k, 1, a, lda, b, ldb, 0.5, want, ldc)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) || math.Float32bits(gotP[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("m=%d %+v threads=%d: element %d: %v (packed %v), 12-row kernel %v", m, s, th, i, got[i], gotP[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}

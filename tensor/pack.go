@@ -2,22 +2,26 @@ package tensor
 
 import "unsafe"
 
-// Packing fast paths for the tile shapes of the assembly kernels (6- and
+// Packing fast paths for the tile shapes of the assembly kernels (6-, 8- and
 // 12-row A panels, 16- and 32-column B panels). Each packs whole
 // micro-panels in the format described at kernelSpec; the generic loops in
 // gemm.go handle edges and other tile shapes.
 
 // hasPackA reports whether packA/packAT handle panels of mr rows.
-func hasPackA(mr int) bool { return mr == 6 || mr == 12 }
+func hasPackA(mr int) bool { return mr == 6 || mr == 8 || mr == 12 }
 
 // hasPackB reports whether packB/packBT handle panels of nr columns.
 func hasPackB(nr int) bool { return nr == 16 || nr == 32 }
 
-// packA packs one mr×kb panel of non-transposed A (mr = 6 or 12):
+// packA packs one mr×kb panel of non-transposed A (mr = 6, 8 or 12):
 // src[i*lda+p] is op(A)[i, p]; dst[p*mr+i] = src[i*lda+p].
 func packA(dst, src []float32, lda, kb, mr int) {
-	if mr == 12 {
+	switch mr {
+	case 12:
 		packA6x2(dst, src, lda, kb)
+		return
+	case 8:
+		packA8(dst, src, lda, kb)
 		return
 	}
 	dst = dst[:6*kb]
@@ -35,6 +39,21 @@ func packA(dst, src []float32, lda, kb, mr int) {
 		d[3] = a3[p]
 		d[4] = a4[p]
 		d[5] = a5[p]
+	}
+}
+
+// packA8 is packA for mr = 8: one 8×kb transpose in registers, then the tail columns.
+func packA8(dst, src []float32, lda, kb int) {
+	dst = dst[:8*kb]
+	kb8 := kb &^ 7
+	if kb8 == 0 || !packBT8Asm(dst, src, lda, kb8, 8) {
+		kb8 = 0
+	}
+	for i := 0; i < 8; i++ {
+		row := src[i*lda:][:kb]
+		for p := kb8; p < kb; p++ {
+			dst[p*8+i] = row[p]
+		}
 	}
 }
 
@@ -75,16 +94,22 @@ func packA6x2(dst, src []float32, lda, kb int) {
 	}
 }
 
-// packAT packs np consecutive mr×kb panels of transposed A (mr = 6 or 12):
+// packAT packs np consecutive mr×kb panels of transposed A (mr = 6, 8 or 12):
 // src[p*lda+i] is op(A)[i, p] for i < mr·np; panel t goes to dst[t*mr*kb:],
 // element (i, p) of it to dst[t*mr*kb+p*mr+i%mr].
 func packAT(dst, src []float32, lda, kb, np, mr int) {
 	dst = dst[:np*mr*kb]
 	for p := 0; p < kb; p++ {
 		row := src[p*lda:][: np*mr : np*mr]
-		if mr == 12 {
+		switch mr {
+		case 12:
 			for t := 0; t < np; t++ {
 				*(*[12]float32)(dst[t*12*kb+p*12:]) = *(*[12]float32)(row[t*12:])
+			}
+			continue
+		case 8:
+			for t := 0; t < np; t++ {
+				*(*[8]float32)(dst[t*8*kb+p*8:]) = *(*[8]float32)(row[t*8:])
 			}
 			continue
 		}

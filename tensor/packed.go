@@ -24,7 +24,7 @@ func (p *PackedA) Pack(transA bool, m, k int, a []float32, lda int) {
 		ar, ac = k, m
 	}
 	checkMatrix("A", ar, ac, a, lda)
-	kern := microKernel
+	kern := kernelFor(m)
 	kcm := kern.kc
 	if kcm <= 0 {
 		kcm = kcMax
@@ -68,7 +68,7 @@ func GemmSerialPacked(p *PackedA, transB bool, n int, alpha float32, b []float32
 		scaleC(m, n, beta, c, ldc)
 		return
 	}
-	if p.kern.name != microKernel.name {
+	if p.kern.name != kernelFor(m).name {
 		panic("tensor: GemmSerialPacked: the micro-kernel changed since Pack")
 	}
 	if m*n*k <= smallMACs {
