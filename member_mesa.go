@@ -71,10 +71,9 @@ func (r *mesa) Gradient(s *Step) (float64, []float32) {
 		copy(r.ema, s.W)
 		r.have = true
 	} else {
-		d, e := r.decay, 1-r.decay
-		for i, x := range s.W {
-			r.ema[i] = d*r.ema[i] + e*x
-		}
+		// w̄ ← β·w̄ + (1−β)·w, each product rounded, in two vector passes over the threads.
+		tensor.Scale(r.decay, r.ema)
+		tensor.AddScaled(r.ema, r.ema, 1-r.decay, s.W)
 	}
 	tr, ok := s.Ex.(Trajectory)
 	te, ok2 := s.Ex.(Teacher)
