@@ -54,9 +54,11 @@ func (r *fisherSAM) Gradient(s *Step) (float64, []float32) {
 	g, d := s.G, r.d
 	l := s.Grad(g, 0, s.N)
 	eta := r.eta
-	for i, x := range g {
-		d[i] = x / (1 + eta*x*x)
-	}
+	tensor.Parallel(len(g), 1<<14, func(lo, hi int) {
+		for i, x := range g[lo:hi] {
+			d[lo+i] = x / (1 + eta*x*x)
+		}
+	})
 	c := float32(s.Cfg.Rho / (math.Sqrt(tensor.Dot64(g, d)) + 1e-12))
 	tensor.AddScaled(s.WP, s.W, c, d)
 	s.Loss(s.WP, g, 0, s.N, true)

@@ -53,11 +53,13 @@ func (r *friendlySAM) Gradient(s *Step) (float64, []float32) {
 		r.have = true
 	} else {
 		sg, lm, lg := r.sigma, r.lambda, 1-r.lambda
-		for i, x := range g {
-			mi := m[i]
-			g[i] = x - sg*mi
-			m[i] = lm*mi + lg*x
-		}
+		tensor.Parallel(len(g), 1<<14, func(lo, hi int) {
+			for i, x := range g[lo:hi] {
+				mi := m[lo+i]
+				g[lo+i] = x - sg*mi
+				m[lo+i] = lm*mi + lg*x
+			}
+		})
 	}
 	s.Ascend(g, 0, s.N, s.Cfg.Rho) // g ← ∇L(w+ε)
 	return l, g

@@ -50,11 +50,10 @@ func (r *vasso) Gradient(s *Step) (float64, []float32) {
 		copy(d, g)
 		r.have = true
 	} else {
-		a, b := 1-r.theta, r.theta
-		for i, x := range g {
-			d[i] = a*d[i] + b*x
-		}
-		copy(g, d)
+		// d ← (1−θ)·d + θ·g, each product rounded, in vector passes over the threads.
+		tensor.Scale(1-r.theta, d)
+		tensor.AddScaled(d, d, r.theta, g)
+		tensor.Copy(g, d)
 	}
 	s.Ascend(g, 0, s.N, s.Cfg.Rho) // g ← ∇L(w+ε)
 	return l, g

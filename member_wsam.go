@@ -46,18 +46,15 @@ type wsam struct {
 func (r *wsam) Gradient(s *Step) (float64, []float32) {
 	g, gp := r.g, s.G
 	l := s.Grad(gp, 0, s.N)
-	copy(g, gp)
+	tensor.Copy(g, gp)
 	s.Ascend(gp, 0, s.N, s.Cfg.Rho) // gp ← ∇L(w+ε)
 	if !r.decouple {
-		a, b := float32(r.alpha), float32(1-r.alpha)
-		for i, x := range gp {
-			gp[i] = a*x + b*g[i]
-		}
+		// α·g(w+ε) + (1−α)·g, each product rounded, in vector passes over the threads.
+		tensor.Scale(float32(r.alpha), gp)
+		tensor.AddScaled(gp, gp, float32(1-r.alpha), g)
 		return l, gp
 	}
-	for i, x := range gp {
-		gp[i] = x - g[i]
-	}
+	tensor.AddScaled(gp, gp, -1, g) // g(w+ε) − g: −1·g is exact
 	if !tensor.Finite(gp) {
 		return l, gp // the core refuses the step
 	}
