@@ -104,17 +104,21 @@ func (r *bsam) Gradient(s *Step) (float64, []float32) {
 	}
 	r.g, r.z = grow(r.g, n), grow(r.z, n)
 	normals(r.z, r.seed, s.T)
-	for i, x := range s.W {
-		s.WP[i] = x + r.z[i]/float32(math.Sqrt(r.n*float64(r.s[i])))
-	}
+	tensor.Parallel(n, 1<<14, func(lo, hi int) {
+		for i, x := range s.W[lo:hi] {
+			s.WP[lo+i] = x + r.z[lo+i]/float32(math.Sqrt(r.n*float64(r.s[lo+i])))
+		}
+	})
 	l := s.Loss(s.WP, r.g, 0, s.N, false)
 	if !tensor.Finite(r.g) {
 		return math.NaN(), r.g
 	}
 	rho := float32(r.rho)
-	for i, x := range s.W {
-		s.WP[i] = x + rho*r.g[i]/r.s[i]
-	}
+	tensor.Parallel(n, 1<<14, func(lo, hi int) {
+		for i, x := range s.W[lo:hi] {
+			s.WP[lo+i] = x + rho*r.g[lo+i]/r.s[lo+i]
+		}
+	})
 	s.Loss(s.WP, s.G, 0, s.N, true)
 	return l, s.G
 }

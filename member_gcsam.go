@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/samgo/sam/param"
+	"github.com/samgo/sam/tensor"
 )
 
 // GCSAM (Hassan et al., arXiv 2501.11584, 2025): SAM whose ascent direction is the gradient
@@ -67,16 +68,18 @@ func centralize(g []float32, layout *param.Layout) {
 		}
 		gs := sp.Of(g)
 		k := len(gs) / sp.Shape[0]
-		for o := 0; o < len(gs); o += k {
-			row := gs[o : o+k]
-			var sum float64
-			for _, x := range row {
-				sum += float64(x)
+		tensor.Parallel(sp.Shape[0], max(1, (1<<14)/k), func(lo, hi int) { // rows, over the threads
+			for o := lo * k; o < hi*k; o += k {
+				row := gs[o : o+k]
+				var sum float64
+				for _, x := range row {
+					sum += float64(x)
+				}
+				m := float32(sum / float64(k))
+				for i := range row {
+					row[i] -= m
+				}
 			}
-			m := float32(sum / float64(k))
-			for i := range row {
-				row[i] -= m
-			}
-		}
+		})
 	}
 }

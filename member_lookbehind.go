@@ -66,9 +66,9 @@ func (r *lookbehind) Gradient(s *Step) (float64, []float32) {
 	if r.adaptive {
 		r.first = grow(r.first, n)
 	}
-	copy(r.phi, s.W)
+	tensor.Copy(r.phi, s.W)
 	p := s.WP
-	copy(p, s.W)
+	tensor.Copy(p, s.W)
 	l := s.Grad(s.G, 0, s.N)
 	for i := 1; i <= r.k; i++ {
 		s.Eps.Apply(p, p, p, s.G, s.Cfg.Rho)
@@ -79,7 +79,7 @@ func (r *lookbehind) Gradient(s *Step) (float64, []float32) {
 		if !tensor.Finite(s.G) {
 			return math.NaN(), s.G
 		}
-		copy(r.d, s.G)
+		tensor.Copy(r.d, s.G)
 		addL2(r.d, r.phi, s.Eps.Layout, s.Cfg.L2)
 		s.Base.Step(r.phi, r.d, s.LR)
 		if i == 1 && r.adaptive {

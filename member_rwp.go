@@ -1,6 +1,10 @@
 package sam
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/samgo/sam/tensor"
+)
 
 // RWP (Li et al., TMLR 2024, "Revisiting random weight perturbation for efficiently improving
 // generalization"), the mixed objective m-RWP: L_m(w) = λ·E_ε L(w+ε) + (1−λ)·L(w) with
@@ -56,9 +60,8 @@ func (r *rwp) Gradient(s *Step) (float64, []float32) {
 	normals(r.z, r.seed, s.T)
 	s.Eps.filterNoise(s.WP, s.W, r.z, s.Cfg.Rho)
 	s.Loss(s.WP, s.G, 0, s.N, true)
-	lam, c := r.lambda, 1-r.lambda
-	for i, gn := range s.G {
-		s.G[i] = c*r.clean[i] + lam*gn
-	}
+	// (1−λ)·g + λ·g(w+ε), each product rounded, in vector passes over the threads.
+	tensor.Scale(r.lambda, s.G)
+	tensor.AddScaled(s.G, s.G, 1-r.lambda, r.clean)
 	return l, s.G
 }
