@@ -40,16 +40,18 @@ func (e *Perturbation) filterNoise(dst, w, z []float32, sigma float64) {
 		}
 		ws, zs, ds := s.Of(w), s.Of(z), s.Of(dst)
 		k := len(ws) / rows
-		for j := range rows {
-			wr := ws[j*k : (j+1)*k]
-			n := tensor.SumSq64(wr)
-			var c float32
-			if rows == 1 {
-				c = float32(sigma * (math.Sqrt(n) + 1e-16))
-			} else {
-				c = float32(sigma * math.Sqrt(n))
+		tensor.Parallel(rows, max(1, (1<<14)/k), func(lo, hi int) { // rows, over the threads
+			for j := lo; j < hi; j++ {
+				wr := ws[j*k : (j+1)*k]
+				n := tensor.SumSq64(wr)
+				var c float32
+				if rows == 1 {
+					c = float32(sigma * (math.Sqrt(n) + 1e-16))
+				} else {
+					c = float32(sigma * math.Sqrt(n))
+				}
+				tensor.AddScaled(ds[j*k:(j+1)*k], wr, c, zs[j*k:(j+1)*k])
 			}
-			tensor.AddScaled(ds[j*k:(j+1)*k], wr, c, zs[j*k:(j+1)*k])
-		}
+		})
 	}
 }
