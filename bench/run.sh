@@ -56,7 +56,7 @@ tag() { sed "s/^{/{\"impl\":\"$1\",\"round\":$2,/" >> "$res"; }
 # implementations; then the project's SAM step with and without crop+flip+cutout.
 wrn_round() {
   local s augs=3 bt=200 st=20
-  s=$(steps 3)
+  s=$(steps 6) # 6 timed steps: with 3, SAM ÷ SGD varied by ±0.04 from run to run
   [ "$QUICK" = 1 ] && { augs=1; bt=2; st=2; }
   for rho in 0 0.05; do
     for th in 1 2; do
