@@ -221,20 +221,11 @@ func (l *Conv2D) phases(x, ph []float32, split bool) {
 // im2colPoly is im2col for poly convolutions: one shifted copy of a phase image per tap (the
 // phases in tmp). The values are those of the general loop.
 func (l *Conv2D) im2colPoly(x, cols []float32, off, ld int, tmp []float32) {
-	s, p := l.Stride, l.oh*l.ow
+	p := l.oh * l.ow
 	l.phases(x, tmp, true)
-	row := 0
-	for ch := 0; ch < l.c; ch++ {
-		for ki := 0; ki < l.K; ki++ {
-			a, di := l.tapShift(ki)
-			for kj := 0; kj < l.K; kj++ {
-				b, dj := l.tapShift(kj)
-				img := tmp[((ch*s+a)*s+b)*p : ((ch*s+a)*s+b+1)*p]
-				shiftCopy(cols[row*ld+off:row*ld+off+p], img, di, dj, l.oh, l.ow)
-				row++
-			}
-		}
-	}
+	l.polyTaps(tmp, func(row int, img []float32, di, dj int) {
+		shiftCopy(cols[row*ld+off:row*ld+off+p], img, di, dj, l.oh, l.ow)
+	})
 }
 
 // col2imPoly is col2im (into dx) for poly convolutions: each tap's block (scratch, its wrapped
@@ -242,22 +233,30 @@ func (l *Conv2D) im2colPoly(x, cols []float32, off, ld int, tmp []float32) {
 // dx. Every input element receives the same sums, tap by tap in the same order, as in the
 // general loop.
 func (l *Conv2D) col2imPoly(cols []float32, off, ld int, dx, tmp []float32) {
-	s, p := l.Stride, l.oh*l.ow
+	p := l.oh * l.ow
 	tmp = tmp[:l.c*l.h*l.w]
 	clear(tmp)
+	l.polyTaps(tmp, func(row int, img []float32, di, dj int) {
+		shiftAdd(cols[row*ld+off:row*ld+off+p], img, di, dj, l.oh, l.ow)
+	})
+	l.phases(dx, tmp, false)
+}
+
+// polyTaps calls f for every tap of a poly convolution in the columns' row order, with the
+// tap's phase image in ph and its shift.
+func (l *Conv2D) polyTaps(ph []float32, f func(row int, img []float32, di, dj int)) {
+	s, p := l.Stride, l.oh*l.ow
 	row := 0
 	for ch := 0; ch < l.c; ch++ {
 		for ki := 0; ki < l.K; ki++ {
 			a, di := l.tapShift(ki)
 			for kj := 0; kj < l.K; kj++ {
 				b, dj := l.tapShift(kj)
-				img := tmp[((ch*s+a)*s+b)*p : ((ch*s+a)*s+b+1)*p]
-				shiftAdd(cols[row*ld+off:row*ld+off+p], img, di, dj, l.oh, l.ow)
+				f(row, ph[((ch*s+a)*s+b)*p:((ch*s+a)*s+b+1)*p], di, dj)
 				row++
 			}
 		}
 	}
-	l.phases(dx, tmp, false)
 }
 
 // shiftRange returns the rows [r0, r1) and columns [c0, c1) of an oh×ow block whose source

@@ -24,39 +24,7 @@ func TestIm2colSame(t *testing.T) {
 		if !l.same() {
 			t.Fatalf("%+v: not a same convolution", s)
 		}
-		in, p, ckk := s.c*s.h*s.w, l.oh*l.ow, s.c*s.k*s.k
-		x := make([]float32, in)
-		for i := range x {
-			x[i] = float32(rng.NormFloat64())
-		}
-		const off, extra = 3, 5 // this example's columns start at off in rows of ld
-		ld := p + off + extra
-		got, want := make([]float32, ckk*ld), make([]float32, ckk*ld)
-		for i := range got { // garbage that the copies must overwrite
-			got[i], want[i] = float32(math.NaN()), float32(math.NaN())
-		}
-		l.im2colSame(x, got, off, ld)
-		l.im2colAny(x, want, off, ld)
-		for r := 0; r < ckk; r++ {
-			for j := off; j < off+p; j++ {
-				if math.Float32bits(got[r*ld+j]) != math.Float32bits(want[r*ld+j]) {
-					t.Fatalf("%+v: im2col row %d col %d: %v, want %v", s, r, j-off, got[r*ld+j], want[r*ld+j])
-				}
-			}
-		}
-		cols := make([]float32, ckk*ld)
-		for i := range cols {
-			cols[i] = float32(rng.NormFloat64())
-		}
-		cols2 := append([]float32(nil), cols...) // col2imSame zeroes wrapped entries of its input
-		dg, dw := make([]float32, in), make([]float32, in)
-		l.col2im(cols2, off, ld, dg, nil)
-		l.col2imAny(cols, off, ld, dw)
-		for i := range dg {
-			if math.Float32bits(dg[i]) != math.Float32bits(dw[i]) {
-				t.Fatalf("%+v: col2im element %d: %v, want %v", s, i, dg[i], dw[i])
-			}
-		}
+		checkColumns(t, fmt.Sprintf("%+v", s), l, rng)
 	}
 }
 
@@ -76,42 +44,50 @@ func TestIm2colPoly(t *testing.T) {
 		if !l.poly() {
 			t.Fatalf("%+v: not a phase-image convolution (output %d×%d)", s, l.oh, l.ow)
 		}
-		in, p, ckk := s.c*s.h*s.w, l.oh*l.ow, s.c*s.k*s.k
-		x := make([]float32, in)
-		for i := range x {
-			x[i] = float32(rng.NormFloat64())
-		}
-		const off, extra = 3, 5
-		ld := p + off + extra
-		got, want := make([]float32, ckk*ld), make([]float32, ckk*ld)
-		for i := range got {
-			got[i], want[i] = float32(math.NaN()), float32(math.NaN())
-		}
-		tmp := make([]float32, in)
-		l.im2col(x, got, off, ld, tmp)
-		l.im2colAny(x, want, off, ld)
-		for r := 0; r < ckk; r++ {
-			for j := off; j < off+p; j++ {
-				if math.Float32bits(got[r*ld+j]) != math.Float32bits(want[r*ld+j]) {
-					t.Fatalf("%+v: im2col row %d col %d: %v, want %v", s, r, j-off, got[r*ld+j], want[r*ld+j])
-				}
+		checkColumns(t, fmt.Sprintf("%+v", s), l, rng)
+	}
+}
+
+// checkColumns compares l's im2col and col2im with the general loops (im2colAny, col2imAny)
+// bit for bit, on a random image, with the columns at an offset inside wider rows and every
+// output first set to NaN (which the copies must overwrite).
+func checkColumns(t *testing.T, name string, l *Conv2D, rng *rand.Rand) {
+	t.Helper()
+	in, p, ckk := l.c*l.h*l.w, l.oh*l.ow, l.c*l.K*l.K
+	x := make([]float32, in)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	const off, extra = 3, 5 // this example's columns start at off in rows of ld
+	ld := p + off + extra
+	got, want := make([]float32, ckk*ld), make([]float32, ckk*ld)
+	for i := range got {
+		got[i], want[i] = float32(math.NaN()), float32(math.NaN())
+	}
+	tmp := make([]float32, in)
+	l.im2col(x, got, off, ld, tmp)
+	l.im2colAny(x, want, off, ld)
+	for r := 0; r < ckk; r++ {
+		for j := off; j < off+p; j++ {
+			if math.Float32bits(got[r*ld+j]) != math.Float32bits(want[r*ld+j]) {
+				t.Fatalf("%s: im2col row %d col %d: %v, want %v", name, r, j-off, got[r*ld+j], want[r*ld+j])
 			}
 		}
-		cols := make([]float32, ckk*ld)
-		for i := range cols {
-			cols[i] = float32(rng.NormFloat64())
-		}
-		cols2 := append([]float32(nil), cols...)
-		dg, dw := make([]float32, in), make([]float32, in)
-		for i := range dg {
-			dg[i] = float32(math.NaN()) // every element must be written
-		}
-		l.col2im(cols2, off, ld, dg, tmp)
-		l.col2imAny(cols, off, ld, dw)
-		for i := range dg {
-			if math.Float32bits(dg[i]) != math.Float32bits(dw[i]) {
-				t.Fatalf("%+v: col2im element %d: %v, want %v", s, i, dg[i], dw[i])
-			}
+	}
+	cols := make([]float32, ckk*ld)
+	for i := range cols {
+		cols[i] = float32(rng.NormFloat64())
+	}
+	cols2 := append([]float32(nil), cols...) // col2im may zero wrapped entries of its input
+	dg, dw := make([]float32, in), make([]float32, in)
+	for i := range dg {
+		dg[i] = float32(math.NaN()) // every element must be written
+	}
+	l.col2im(cols2, off, ld, dg, tmp)
+	l.col2imAny(cols, off, ld, dw)
+	for i := range dg {
+		if math.Float32bits(dg[i]) != math.Float32bits(dw[i]) {
+			t.Fatalf("%s: col2im element %d: %v, want %v", name, i, dg[i], dw[i])
 		}
 	}
 }
