@@ -198,10 +198,14 @@ var (
 )
 
 // KernelName names the GEMM code in use: the micro-kernel ("avx512f12x32", "avx2fma6x16",
-// "go1x12") or an external BLAS ("openblas").
+// "go1x12"), with its narrow variant when it has one ("avx512f12x32 (avx512f8x32 for 16, 32
+// or 64 rows)"), or an external BLAS ("openblas").
 func KernelName() string {
 	if blasName != "" {
 		return blasName
+	}
+	if n := microKernel.narrow; n != nil {
+		return microKernel.name + " (" + n.name + " for 16, 32 or 64 rows)"
 	}
 	return microKernel.name
 }
