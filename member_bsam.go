@@ -128,13 +128,16 @@ func (r *bsam) Update(s *Step, w, ge []float32) {
 	b1, b2 := float32(r.b1), float32(r.b2)
 	delta, add := float32(r.delta), float32(r.delta+r.damping)
 	lr := float32(s.LR)
-	for i, x := range w {
-		r.gm[i] = b1*r.gm[i] + (1-b1)*(ge[i]+delta*x)
-		si := r.s[i]
-		si = b2*si + (1-b2)*(float32(math.Sqrt(float64(si)))*abs32(r.g[i])+add)
-		r.s[i] = si
-		w[i] = x - lr*r.gm[i]/si
-	}
+	tensor.Parallel(len(w), 1<<14, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			x := w[i]
+			r.gm[i] = b1*r.gm[i] + (1-b1)*(ge[i]+delta*x)
+			si := r.s[i]
+			si = b2*si + (1-b2)*(float32(math.Sqrt(float64(si)))*abs32(r.g[i])+add)
+			r.s[i] = si
+			w[i] = x - lr*r.gm[i]/si
+		}
+	})
 }
 
 // SaveState implements optim.Stateful: g_m and s, once there are any.
