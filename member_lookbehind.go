@@ -116,9 +116,11 @@ func (r *lookbehind) Update(s *Step, w, g []float32) {
 			copy(ws, ps)
 			continue
 		}
-		for i, x := range ws {
-			ws[i] = x + float32(a)*(ps[i]-x)
-		}
+		tensor.Parallel(len(ws), 1<<14, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				ws[i] += float32(a) * (ps[i] - ws[i])
+			}
+		})
 	}
 }
 
