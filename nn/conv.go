@@ -385,16 +385,9 @@ func (l *Conv2D) same() bool { return l.Stride == 1 && l.oh == l.h && l.ow == l.
 // out-of-image entries set to 0. The values are those of the general loop.
 func (l *Conv2D) im2colSame(x, cols []float32, off, ld int) {
 	hw := l.h * l.w
-	row := 0
-	for ch := 0; ch < l.c; ch++ {
-		img := x[ch*hw : (ch+1)*hw]
-		for ki := 0; ki < l.K; ki++ {
-			for kj := 0; kj < l.K; kj++ {
-				shiftCopy(cols[row*ld+off:row*ld+off+hw], img, ki-l.Pad, kj-l.Pad, l.h, l.w)
-				row++
-			}
-		}
-	}
+	l.sameTaps(x, func(row int, img []float32, di, dj int) {
+		shiftCopy(cols[row*ld+off:row*ld+off+hw], img, di, dj, l.h, l.w)
+	})
 }
 
 // col2imSame is col2im for same convolutions: the wrapped entries of each tap's block are
@@ -403,12 +396,20 @@ func (l *Conv2D) im2colSame(x, cols []float32, off, ld int) {
 // the general loop.
 func (l *Conv2D) col2imSame(cols []float32, off, ld int, dx []float32) {
 	hw := l.h * l.w
+	l.sameTaps(dx, func(row int, img []float32, di, dj int) {
+		shiftAdd(cols[row*ld+off:row*ld+off+hw], img, di, dj, l.h, l.w)
+	})
+}
+
+// sameTaps calls f for every tap of a same convolution in the columns' row order, with the
+// tap's channel of x and its shift (polyTaps for strided convolutions).
+func (l *Conv2D) sameTaps(x []float32, f func(row int, img []float32, di, dj int)) {
+	hw := l.h * l.w
 	row := 0
 	for ch := 0; ch < l.c; ch++ {
-		img := dx[ch*hw : (ch+1)*hw]
 		for ki := 0; ki < l.K; ki++ {
 			for kj := 0; kj < l.K; kj++ {
-				shiftAdd(cols[row*ld+off:row*ld+off+hw], img, ki-l.Pad, kj-l.Pad, l.h, l.w)
+				f(row, x[ch*hw:(ch+1)*hw], ki-l.Pad, kj-l.Pad)
 				row++
 			}
 		}
