@@ -104,7 +104,7 @@ func (r *bsam) Gradient(s *Step) (float64, []float32) {
 	}
 	r.g, r.z = grow(r.g, n), grow(r.z, n)
 	normals(r.z, r.seed, s.T)
-	tensor.Parallel(n, 1<<14, func(lo, hi int) {
+	tensor.Parallel(n, loopGrain, func(lo, hi int) {
 		for i, x := range s.W[lo:hi] {
 			s.WP[lo+i] = x + r.z[lo+i]/float32(math.Sqrt(r.n*float64(r.s[lo+i])))
 		}
@@ -114,7 +114,7 @@ func (r *bsam) Gradient(s *Step) (float64, []float32) {
 		return math.NaN(), r.g
 	}
 	rho := float32(r.rho)
-	tensor.Parallel(n, 1<<14, func(lo, hi int) {
+	tensor.Parallel(n, loopGrain, func(lo, hi int) {
 		for i, x := range s.W[lo:hi] {
 			s.WP[lo+i] = x + rho*r.g[lo+i]/r.s[lo+i]
 		}
@@ -128,7 +128,7 @@ func (r *bsam) Update(s *Step, w, ge []float32) {
 	b1, b2 := float32(r.b1), float32(r.b2)
 	delta, add := float32(r.delta), float32(r.delta+r.damping)
 	lr := float32(s.LR)
-	tensor.Parallel(len(w), 1<<14, func(lo, hi int) {
+	tensor.Parallel(len(w), loopGrain, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			x := w[i]
 			r.gm[i] = b1*r.gm[i] + (1-b1)*(ge[i]+delta*x)

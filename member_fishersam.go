@@ -54,7 +54,7 @@ func (r *fisherSAM) Gradient(s *Step) (float64, []float32) {
 	g, d := s.G, r.d
 	l := s.Grad(g, 0, s.N)
 	eta := r.eta
-	tensor.Parallel(len(g), 1<<14, func(lo, hi int) {
+	tensor.Parallel(len(g), loopGrain, func(lo, hi int) {
 		for i, x := range g[lo:hi] {
 			d[lo+i] = x / (1 + eta*x*x)
 		}

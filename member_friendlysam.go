@@ -53,7 +53,7 @@ func (r *friendlySAM) Gradient(s *Step) (float64, []float32) {
 		r.have = true
 	} else {
 		sg, lm, lg := r.sigma, r.lambda, 1-r.lambda
-		tensor.Parallel(len(g), 1<<14, func(lo, hi int) {
+		tensor.Parallel(len(g), loopGrain, func(lo, hi int) {
 			for i, x := range g[lo:hi] {
 				mi := m[lo+i]
 				g[lo+i] = x - sg*mi

@@ -68,7 +68,7 @@ func centralize(g []float32, layout *param.Layout) {
 		}
 		gs := sp.Of(g)
 		k := len(gs) / sp.Shape[0]
-		tensor.Parallel(sp.Shape[0], max(1, (1<<14)/k), func(lo, hi int) { // rows, over the threads
+		tensor.Parallel(sp.Shape[0], max(1, loopGrain/k), func(lo, hi int) { // rows, over the threads
 			for o := lo * k; o < hi*k; o += k {
 				row := gs[o : o+k]
 				var sum float64

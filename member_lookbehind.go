@@ -116,7 +116,7 @@ func (r *lookbehind) Update(s *Step, w, g []float32) {
 			copy(ws, ps)
 			continue
 		}
-		tensor.Parallel(len(ws), 1<<14, func(lo, hi int) {
+		tensor.Parallel(len(ws), loopGrain, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				ws[i] += float32(a) * (ps[i] - ws[i])
 			}

@@ -28,6 +28,11 @@ func normals(dst []float32, seed uint64, t int) {
 
 const normalChunk = 1 << 14
 
+// loopGrain is the elements per chunk of the members' loops over the parameters that run over
+// the threads (tensor.Parallel): a chunk of a few vectors' worth stays in cache. Chunks do not
+// change the values: every element is computed on its own.
+const loopGrain = 1 << 14
+
 // filterNoise writes w + ε into dst, where z holds standard normal draws and ε is scaled per
 // filter: each row j of a tensor of rank ≥ 2 (its first dimension: a dense layer's output unit,
 // a convolution's output channel) gets ε = σ·‖W_j‖·z, and a tensor of rank 1 (biases,
@@ -40,7 +45,7 @@ func (e *Perturbation) filterNoise(dst, w, z []float32, sigma float64) {
 		}
 		ws, zs, ds := s.Of(w), s.Of(z), s.Of(dst)
 		k := len(ws) / rows
-		tensor.Parallel(rows, max(1, (1<<14)/k), func(lo, hi int) { // rows, over the threads
+		tensor.Parallel(rows, max(1, loopGrain/k), func(lo, hi int) { // rows, over the threads
 			for j := lo; j < hi; j++ {
 				wr := ws[j*k : (j+1)*k]
 				n := tensor.SumSq64(wr)
