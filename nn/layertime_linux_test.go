@@ -27,6 +27,7 @@ func BenchmarkLayerTimes(b *testing.B) {
 	case "wrn":
 		spec = Spec{Model: "wrn", Input: []int{3, 32, 32}, Outputs: 10, Loss: "ce", Depth: 16, Width: 4}
 	}
+	spec.Conv = os.Getenv("SAM_LAYERS_CONV") // "" (direct) or "winograd"
 	n := 128
 	if v := os.Getenv("SAM_LAYERS_BATCH"); v != "" {
 		fmt.Sscan(v, &n)

@@ -23,6 +23,7 @@ type Spec struct {
 	Blocks         int     `json:"blocks,omitempty"`          // resnet: basic blocks per stage (0 means 1)
 	Loss           string  `json:"loss"`                      // "ce", "mse" or "bce"
 	LabelSmoothing float64 `json:"label_smoothing,omitempty"` // cross-entropy only
+	Conv           string  `json:"conv,omitempty"`            // 3×3 convolutions: "direct" (im2col GEMM, the default) or "winograd"
 }
 
 // Model is a stack of layers with a loss. Its parameters live outside, in a flat vector laid out
@@ -117,6 +118,25 @@ func Build(spec Spec) (*Model, error) {
 		}
 	default:
 		return nil, fmt.Errorf("--model: unknown model %q (want linear, logistic, mlp, cnn, resnet or wrn)", spec.Model)
+	}
+	switch spec.Conv {
+	case "", "direct":
+	case "winograd":
+		var mark func(ls []Layer)
+		mark = func(ls []Layer) {
+			for _, l := range ls {
+				switch l := l.(type) {
+				case *Conv2D:
+					l.Winograd = true
+				case *Residual:
+					mark(l.Body)
+					mark(l.Short)
+				}
+			}
+		}
+		mark(layers)
+	default:
+		return nil, fmt.Errorf("--conv: unknown convolution %q (want direct or winograd)", spec.Conv)
 	}
 	loss, err := NewLoss(spec.Loss, spec.LabelSmoothing)
 	if err != nil {

@@ -21,6 +21,7 @@ type imageFlags struct {
 	augment         string
 	cropPad, cutout int
 	depth           int
+	conv            string
 }
 
 // registerData defines the image data and augmentation flags.
@@ -37,6 +38,7 @@ func (f *imageFlags) registerData(fl *pflag.FlagSet) {
 // registerModel defines --depth.
 func (f *imageFlags) registerModel(fl *pflag.FlagSet) {
 	fl.IntVar(&f.depth, "depth", 16, "wrn: depth 6n+4 (WideResNet-depth-width: 16, 22, 28, ...); resnet: depth 6·blocks+2 instead of --blocks (20, 32, 44, ...)")
+	fl.StringVar(&f.conv, "conv", "direct", "cnn, resnet, wrn: 3×3 stride-1 convolutions as direct (im2col GEMM) or winograd (F(4×4,3×3): a quarter of the multiplies; values differ by rounding, about 1e-5 relative; pooled ones stay direct)")
 }
 
 // hasTestSet reports whether the data spec names a data set with its own test set, for which
@@ -111,6 +113,16 @@ func parseSize(s string) (h, w int, err error) {
 
 // model sets the WideResNet's depth, width and dropout, or a ResNet's blocks from --depth.
 func (f *imageFlags) model(c *train.Config, model string, width int, dropout float64, changed func(string) bool) error {
+	switch f.conv {
+	case "direct":
+	case "winograd":
+		if model != "cnn" && model != "resnet" && model != "wrn" {
+			return fmt.Errorf("--conv: only applies to --model cnn, resnet or wrn, not %s", model)
+		}
+		c.Model.Conv = f.conv
+	default:
+		return fmt.Errorf("--conv: want direct or winograd, got %q", f.conv)
+	}
 	switch model {
 	case "wrn":
 		if changed("blocks") {
