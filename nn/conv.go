@@ -593,21 +593,60 @@ func (l *Conv2D) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []floa
 	return l.dx
 }
 
-// scratchPool holds the convolutions' per-call buffers (columns, output blocks and gradients
-// of a chunk per thread, the partial weight gradients), shared by all layers: one layer's pass
-// needs them only while it runs.
-var scratchPool sync.Pool
+// scratch holds the convolutions' and batch normalisations' per-call buffers (columns, output
+// blocks and gradients of a chunk per thread, partial weight gradients, Winograd tiles), shared
+// by all layers and models: one layer's pass needs them only while it runs. A request takes the
+// smallest free buffer that is large enough, so that layers of different sizes reuse the same
+// few buffers instead of dropping and reallocating them (as a sync.Pool, which hands out any
+// buffer, did: the heap grew by tens of MB per step until the next collection).
+var scratch struct {
+	mu   sync.Mutex
+	free []*[]float32
+}
+
+// maxFreeScratch is the most free buffers scratch keeps; beyond it the smallest is dropped.
+const maxFreeScratch = 8
 
 func getScratch(n int) *[]float32 {
-	if b, ok := scratchPool.Get().(*[]float32); ok && cap(*b) >= n {
+	scratch.mu.Lock()
+	best := -1
+	for i, b := range scratch.free {
+		if cap(*b) >= n && (best < 0 || cap(*b) < cap(*scratch.free[best])) {
+			best = i
+		}
+	}
+	if best >= 0 {
+		b := scratch.free[best]
+		last := len(scratch.free) - 1
+		scratch.free[best] = scratch.free[last]
+		scratch.free[last] = nil
+		scratch.free = scratch.free[:last]
+		scratch.mu.Unlock()
 		*b = (*b)[:n]
 		return b
 	}
+	scratch.mu.Unlock()
 	b := make([]float32, n)
 	return &b
 }
 
-func putScratch(b *[]float32) { scratchPool.Put(b) }
+func putScratch(b *[]float32) {
+	scratch.mu.Lock()
+	defer scratch.mu.Unlock()
+	scratch.free = append(scratch.free, b)
+	if len(scratch.free) > maxFreeScratch {
+		small := 0
+		for i, f := range scratch.free {
+			if cap(*f) < cap(*scratch.free[small]) {
+				small = i
+			}
+		}
+		last := len(scratch.free) - 1
+		scratch.free[small] = scratch.free[last]
+		scratch.free[last] = nil
+		scratch.free = scratch.free[:last]
+	}
+}
 
 // rowSums adds to gb[o] the sum of the first m entries of row o of d (row stride ld), each
 // summed in float64 by the vector kernel (tensor.Moments64) and rounded once.

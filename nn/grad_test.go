@@ -252,7 +252,7 @@ func TestModelGradients(t *testing.T) {
 		{"cnn", Spec{Model: "cnn", Input: []int{1, 6, 6}, Outputs: 3, Loss: "ce"}},
 		{"resnet", Spec{Model: "resnet", Input: []int{2, 8, 8}, Outputs: 3, Loss: "ce"}},
 		{"wrn-10-1", Spec{Model: "wrn", Depth: 10, Width: 1, Input: []int{3, 8, 8}, Outputs: 3, Loss: "ce"}},
-		{"resnet winograd", Spec{Model: "resnet", Input: []int{2, 8, 8}, Outputs: 3, Loss: "ce", Conv: "winograd"}},
+		{"resnet winograd", Spec{Model: "resnet", Width: 2, Input: []int{2, 8, 8}, Outputs: 3, Loss: "ce", Conv: "winograd"}},
 		{"wrn-10-2 dropout", Spec{Model: "wrn", Depth: 10, Width: 2, Dropout: 0.3, Input: []int{2, 6, 6}, Outputs: 3, Loss: "ce"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -23,9 +23,15 @@ import (
 // batch size only, so results do not depend on the thread count. The values differ from the
 // direct convolution's by rounding (about 1e-5 relative): the arithmetic is a different one.
 
+// winoMinChannels is the fewest input channels for which a Winograd layer uses F(4×4, 3×3):
+// with 1 or 3 (the stems of the ResNet and WideResNet) the 36 GEMMs are too thin and the direct
+// convolution was faster (ResNet stem: 0.48 vs 1.94 ms forward at batch 128); with 16 it was
+// slightly faster. Tests lower it to check small layers.
+var winoMinChannels = 16
+
 // winograd reports whether the layer is computed as F(4×4, 3×3) when it is not pooled.
 func (l *Conv2D) winograd() bool {
-	return l.Winograd && l.K == 3 && l.Stride == 1 && l.Pad == 1 && l.same()
+	return l.Winograd && l.K == 3 && l.Stride == 1 && l.Pad == 1 && l.same() && l.c >= winoMinChannels
 }
 
 // winoGeom is a layer's tile grid for chunks of per examples.
@@ -145,6 +151,23 @@ func (l *Conv2D) winoWeights(u, w []float32, g *winoGeom, grad bool) {
 	}
 }
 
+// winoPack packs the 36 transformed weight matrices U_ξ ([Out, C]), or their transposes, into
+// pk, with U written to u (36·g.ldu floats of scratch, free again on return: PackedA keeps no
+// reference to it).
+func (l *Conv2D) winoPack(pk *[36]tensor.PackedA, u, w []float32, g *winoGeom, transpose bool) {
+	u = u[:36*g.ldu]
+	l.winoWeights(u, l.W.Of(w), g, false)
+	tensor.Parallel(36, 1, func(lo, hi int) {
+		for xi := lo; xi < hi; xi++ {
+			if transpose {
+				pk[xi].Pack(true, l.c, l.Out, u[xi*g.ldu:], l.c) // U_ξᵀ
+			} else {
+				pk[xi].Pack(false, l.Out, l.c, u[xi*g.ldu:], l.c)
+			}
+		}
+	})
+}
+
 // winoPacks holds the 36 packed U_ξ (or U_ξᵀ) of a call; shared by all layers, like the scratch.
 var winoPackPool = sync.Pool{New: func() any { return new([36]tensor.PackedA) }}
 
@@ -168,27 +191,20 @@ func (l *Conv2D) winoForward(w, x []float32, n int, relu bool) []float32 {
 	p, in, out := l.oh*l.ow, l.c*l.h*l.w, l.Out*l.oh*l.ow
 	l.y = grow(l.y, n*out)
 	l.yb = l.y
-	ub := getScratch(36 * g.ldu)
-	defer putScratch(ub)
-	u := *ub
-	l.winoWeights(u, l.W.Of(w), &g, false)
+	per := 36 * (l.c + l.Out) * g.ld // each thread's V and M of a chunk
+	scratch := getScratch(max(tensor.Threads()*per, 36*g.ldu))
+	defer putScratch(scratch)
+	work := *scratch
 	pk := winoPackPool.Get().(*[36]tensor.PackedA)
 	defer winoPackPool.Put(pk)
-	tensor.Parallel(36, 1, func(lo, hi int) {
-		for xi := lo; xi < hi; xi++ {
-			pk[xi].Pack(false, l.Out, l.c, u[xi*g.ldu:], l.c)
-		}
-	})
+	l.winoPack(pk, work, w, &g, false) // U in the threads' space, before they use it
 	var b []float32
 	if !l.NoBias {
 		b = l.B.Of(w)
 	}
-	per := 36 * (l.c + l.Out) * g.ld
-	scratch := getScratch(tensor.Threads() * per)
-	defer putScratch(scratch)
 	chunks := (n + g.per - 1) / g.per
 	tensor.ParallelSlots(chunks, 1, func(slot, lo, hi int) {
-		buf := (*scratch)[slot*per : (slot+1)*per]
+		buf := work[slot*per : (slot+1)*per]
 		v, m := buf[:36*l.c*g.ld], buf[36*l.c*g.ld:]
 		var t winoLanes
 		for ci := lo; ci < hi; ci++ {
@@ -241,26 +257,19 @@ func (l *Conv2D) winoBackward(w, g []float32, dy []float32, n int, needDX bool) 
 	partBuf := getScratch(groups * psz)
 	defer putScratch(partBuf)
 	parts := *partBuf
-	ub := getScratch(36 * geo.ldu)
-	defer putScratch(ub)
-	u := *ub
+	per := 36*(l.c+l.Out)*geo.ld + geo.per*out // each thread's V, Z and output gradients of a chunk
+	scratch := getScratch(max(tensor.Threads()*per, 36*geo.ldu))
+	defer putScratch(scratch)
+	work := *scratch
 	var pk *[36]tensor.PackedA
 	if needDX {
 		l.dx = grow(l.dx, n*in)
-		l.winoWeights(u, l.W.Of(w), &geo, false)
 		pk = winoPackPool.Get().(*[36]tensor.PackedA)
 		defer winoPackPool.Put(pk)
-		tensor.Parallel(36, 1, func(lo, hi int) {
-			for xi := lo; xi < hi; xi++ {
-				pk[xi].Pack(true, l.c, l.Out, u[xi*geo.ldu:], l.c) // U_ξᵀ
-			}
-		})
+		l.winoPack(pk, work, w, &geo, true) // U in the threads' space, before they use it
 	}
-	per := 36*(l.c+l.Out)*geo.ld + geo.per*out
-	scratch := getScratch(tensor.Threads() * per)
-	defer putScratch(scratch)
 	tensor.ParallelSlots(groups, 1, func(slot, lo, hi int) {
-		buf := (*scratch)[slot*per : (slot+1)*per]
+		buf := work[slot*per : (slot+1)*per]
 		v, z := buf[:36*l.c*geo.ld], buf[36*l.c*geo.ld:36*(l.c+l.Out)*geo.ld]
 		d := buf[36*(l.c+l.Out)*geo.ld:]
 		var t winoLanes

@@ -15,6 +15,7 @@ import (
 // bias, on images whose sides are and are not multiples of the 4×4 output tile, one channel
 // and several, in chunks of several examples.
 func TestWinogradGradients(t *testing.T) {
+	defer lowerWinoMin()()
 	for _, tc := range []struct {
 		name string
 		l    *Conv2D
@@ -35,6 +36,14 @@ func TestWinogradGradients(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lowerWinoMin lets layers with any number of input channels use Winograd, until the returned
+// function restores the limit.
+func lowerWinoMin() func() {
+	old := winoMinChannels
+	winoMinChannels = 1
+	return func() { winoMinChannels = old }
 }
 
 // convPass runs one forward and backward pass of l (built for in) on n examples and returns
@@ -60,6 +69,7 @@ func convPass(t *testing.T, l *Conv2D, in []int, n int, relu bool, seed uint64) 
 // TestWinogradMatchesDirect: the Winograd convolution gives the direct convolution's output
 // and gradients up to rounding, with the fused ReLU, on WideResNet- and ResNet-like shapes.
 func TestWinogradMatchesDirect(t *testing.T) {
+	defer lowerWinoMin()()
 	for _, tc := range []struct {
 		in     []int
 		out, n int
@@ -108,6 +118,7 @@ func TestWinogradMatchesDirect(t *testing.T) {
 // TestWinogradThreads: Winograd models give the same gradient bits on 1, 2, 3 and 7 threads.
 // The CNN's convolutions are all pooled, so they stay direct: its gradient is the direct one.
 func TestWinogradThreads(t *testing.T) {
+	defer lowerWinoMin()()
 	for _, spec := range []Spec{
 		{Model: "resnet", Input: []int{3, 12, 12}, Outputs: 4, Loss: "ce", Conv: "winograd"},
 		{Model: "wrn", Input: []int{3, 8, 8}, Outputs: 4, Loss: "ce", Depth: 10, Width: 1, Conv: "winograd"},
@@ -155,6 +166,7 @@ func TestWinogradThreads(t *testing.T) {
 // along random directions, and rounding moves them (the same comparison on 8×8 images reads a
 // relative difference of 0.012, all of it in a few elements, against 3e-6 on 12×12).
 func TestWinogradModelGradient(t *testing.T) {
+	defer lowerWinoMin()()
 	for _, spec := range []Spec{
 		{Model: "wrn", Depth: 10, Width: 2, Input: []int{3, 12, 12}, Outputs: 4, Loss: "ce"},
 		{Model: "resnet", Input: []int{2, 14, 14}, Outputs: 4, Loss: "ce"},

@@ -9,7 +9,8 @@ type PackedA struct {
 	kern    kernelSpec
 	m, k    int
 	transA  bool
-	a       []float32 // the packed matrix (not owned), for products too small to pack
+	a       []float32 // op(A)'s matrix, for products too small to pack: a copy in own
+	own     []float32
 	lda     int
 	kc      int
 	buf     []float32
@@ -17,7 +18,7 @@ type PackedA struct {
 }
 
 // Pack packs op(A) (m×k; A is m×k, or k×m when transA, row stride lda) into p, reusing its
-// buffer. a must not change while p is in use: products too small to pack read it directly.
+// buffers. p keeps no reference to a: it may change or be freed once Pack returns.
 func (p *PackedA) Pack(transA bool, m, k int, a []float32, lda int) {
 	ar, ac := m, k
 	if transA {
@@ -30,7 +31,14 @@ func (p *PackedA) Pack(transA bool, m, k int, a []float32, lda int) {
 		kcm = kcMax
 	}
 	p.kern, p.m, p.k, p.kc = kern, m, k, kBlock(max(k, 1), kcm)
-	p.transA, p.a, p.lda = transA, a, lda
+	p.transA, p.a, p.lda = transA, nil, lda
+	if m*k <= smallMACs { // products small enough to skip packing read A itself: keep a copy
+		p.own = p.own[:0]
+		for i := 0; i < ar; i++ {
+			p.own = append(p.own, a[i*lda:i*lda+ac]...)
+		}
+		p.a, p.lda = p.own, ac
+	}
 	panA := ceilDiv(m, kern.mr)
 	p.offsets = p.offsets[:0]
 	need := 0

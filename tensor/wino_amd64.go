@@ -29,12 +29,9 @@ func winoWeights(dst, src *float32, idx *int32, mask *uint16, dstOff, srcOff *in
 //go:noescape
 func winoWeightsGrad(dst, src *float32, idx *int32, mask *uint16, dstOff, srcOff *int, n, dstStep, srcStep int)
 
-var winoFuncs = [...]func(dst, src *float32, idx *int32, mask *uint16, dstOff, srcOff *int, n, dstStep, srcStep int){
-	winoInput, winoOutput, winoOutputGrad, winoInputGrad, winoWeights, winoWeightsGrad,
-}
-
 // winoRunAsm runs the assembly transform with the offsets and steps in bytes (the caller has
-// checked every access).
+// checked every access). The calls are direct, not through a table of functions, so that the
+// offset tables stay on the stack (go:noescape).
 func winoRunAsm(kind WinoKind, dst, src []float32, idx *[WinoLanes]int32, mask []uint16, dstOff, srcOff []int, n, dstStep, srcStep int) {
 	var db, sb [36]int
 	for i, o := range dstOff {
@@ -43,5 +40,20 @@ func winoRunAsm(kind WinoKind, dst, src []float32, idx *[WinoLanes]int32, mask [
 	for i, o := range srcOff {
 		sb[i] = 4 * o
 	}
-	winoFuncs[kind](unsafe.SliceData(dst), unsafe.SliceData(src), &idx[0], unsafe.SliceData(mask), &db[0], &sb[0], n, 4*dstStep, 4*srcStep)
+	d, s, ix, m := unsafe.SliceData(dst), unsafe.SliceData(src), &idx[0], unsafe.SliceData(mask)
+	ds, ss := 4*dstStep, 4*srcStep
+	switch kind {
+	case WinoInput:
+		winoInput(d, s, ix, m, &db[0], &sb[0], n, ds, ss)
+	case WinoOutput:
+		winoOutput(d, s, ix, m, &db[0], &sb[0], n, ds, ss)
+	case WinoOutputGrad:
+		winoOutputGrad(d, s, ix, m, &db[0], &sb[0], n, ds, ss)
+	case WinoInputGrad:
+		winoInputGrad(d, s, ix, m, &db[0], &sb[0], n, ds, ss)
+	case WinoWeights:
+		winoWeights(d, s, ix, m, &db[0], &sb[0], n, ds, ss)
+	case WinoWeightsGrad:
+		winoWeightsGrad(d, s, ix, m, &db[0], &sb[0], n, ds, ss)
+	}
 }

@@ -31,6 +31,7 @@ type benchResult struct {
 	Rho            float64 `json:"rho"`
 	Variant        string  `json:"variant"`
 	Augment        string  `json:"augment,omitempty"`
+	Conv           string  `json:"conv,omitempty"` // --conv winograd (step_gflop still counts the direct convolution's work)
 	Threads        int     `json:"threads"`
 	StepsPerSec    float64 `json:"steps_per_sec"`
 	ExamplesPerSec float64 `json:"examples_per_sec"`
@@ -273,7 +274,7 @@ func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64
 		}
 	}
 	return &benchResult{Model: spec.Model, Parameters: m.Layout.Size(), Batch: batch, Opt: oc.Name, Rho: sc.Rho, Variant: variant,
-		Augment: strings.Join(augs, ","), Threads: tensor.Threads(), StepsPerSec: float64(steps) / sec,
+		Augment: strings.Join(augs, ","), Conv: spec.Conv, Threads: tensor.Threads(), StepsPerSec: float64(steps) / sec,
 		ExamplesPerSec: float64(steps*batch) / sec, GFLOPs: stepFlops * float64(steps) / sec / 1e9,
 		Passes: passes, StepGFLOP: stepFlops / 1e9}, nil
 }

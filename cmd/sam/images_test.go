@@ -220,6 +220,8 @@ func TestImageBadInput(t *testing.T) {
 		{"resnet depth", []string{"--data", "cifar10", "--data-dir", c10, "--model", "resnet", "--depth", "21"}, "--depth"},
 		{"depth mlp", []string{"--data", "cifar10", "--data-dir", c10, "--depth", "16"}, "--depth"},
 		{"wrn tabular", []string{"--data", "iris", "--model", "wrn"}, "wrn"},
+		{"conv unknown", []string{"--data", "cifar10", "--data-dir", c10, "--model", "wrn", "--conv", "fft"}, "--conv"},
+		{"conv mlp", []string{"--data", "iris", "--conv", "winograd"}, "--conv"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(dir, "out-"+strings.ReplaceAll(tc.name, " ", "-"))
@@ -243,6 +245,11 @@ func TestBenchWRN(t *testing.T) {
 	var r map[string]any
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil || r["model"] != "wrn" || r["steps_per_sec"].(float64) <= 0 {
 		t.Fatalf("%v: %q", err, stdout)
+	}
+	code, stdout, stderr = runSam(t, "bench", "--model", "wrn", "--depth", "10", "--width", "2", "--image", "8x8x3", "--batch", "4",
+		"--steps", "1", "--opt", "sgd", "--rho", "0.05", "--conv", "winograd")
+	if code != 0 || !strings.Contains(stdout, `"conv":"winograd"`) {
+		t.Fatalf("--conv winograd: exit %d: %s %s", code, stdout, stderr)
 	}
 	code, stdout, stderr = runSam(t, "bench", "--model", "wrn", "--depth", "10", "--image", "8x8x3", "--batch", "4", "--steps", "1",
 		"--opt", "sgd", "--augment", "crop,flip,cutout", "--cutout", "4")
