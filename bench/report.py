@@ -151,6 +151,18 @@ for model, title in MODELS:
             title, "{:,}".format(n) if n else "?", name, g1, g2, t1, t2, max(g1, g2) / max(t1, t2),
             rss("go", model=model, rho=rho), rss("torch", model=model, rho=rho),
             pct(roofline(model, rho, 1)), pct(roofline(model, rho, 2))))
+if group("gowino", model="resnet"):
+    for rho, name in [(0, "SGD"), (0.05, "SAM")]:
+        g1, g2 = rate("gowino", model="resnet", rho=rho, threads=1), rate("gowino", model="resnet", rho=rho, threads=2)
+        t1, t2 = rate("torch", model="resnet", rho=rho, threads=1), rate("torch", model="resnet", rho=rho, threads=2)
+        r1, r2 = best("gowino", model="resnet", rho=rho, threads=1), best("gowino", model="resnet", rho=rho, threads=2)
+        print("| ResNet, `--conv winograd` | %s | %s | %.1f | %.1f | %.1f | %.1f | %.2f× | %.0f / %.0f | %s / %s |" % (
+            "{:,}".format(params("gowino", model="resnet") or 0), name, g1, g2, t1, t2, max(g1, g2) / max(t1, t2),
+            rss("gowino", model="resnet", rho=rho), rss("torch", model="resnet", rho=rho),
+            pct(r1.get("roofline_frac", nan) if r1 else nan), pct(r2.get("roofline_frac", nan) if r2 else nan)))
+    print("\nWith `--conv winograd` the 3×3 stride-1 convolutions (except the stem's, with 1 input channel) run as Winograd "
+          "F(4×4, 3×3), a quarter of the multiplies; gflops and the roofline column still count the direct convolution's "
+          "work, so they read as the direct-equivalent rate.")
 for model, _ in MODELS:
     ng, nt = params("go", model=model), params("torch", model=model)
     if ng and nt and ng != nt:
@@ -169,8 +181,12 @@ print("|---|---|---|")
 for model, _ in MODELS:
     if group("go", model=model):
         print("| %s | %.2f | %.2f |" % (model, sam_ratio("go", model=model), sam_ratio("torch", model=model)))
+if group("gowino", model="resnet"):
+    print("| resnet, `--conv winograd` | %.2f | %.2f |" % (sam_ratio("gowino", model="resnet"), sam_ratio("torch", model="resnet")))
 if group("wrn"):
     print("| wrn-16-4 (batch 32) | %.2f | %.2f |" % (sam_ratio("wrn"), sam_ratio("torchwrn")))
+if group("wrnwino"):
+    print("| wrn-16-4 (batch 32), `--conv winograd` | %.2f | %.2f |" % (sam_ratio("wrnwino"), sam_ratio("torchwrn")))
 
 print("\n## SGEMM 1024³\n")
 avx512 = host["avx512"]
@@ -256,6 +272,14 @@ if group("wrn"):
         t1, t2 = rate("torchwrn", rho=rho, threads=1), rate("torchwrn", rho=rho, threads=2)
         print("| %s | %.3f | %.3f | %.3f | %.3f | %.2f× | %.0f / %.0f |" % (
             name, g1, g2, t1, t2, max(g1, g2) / max(t1, t2), rss("wrn", rho=rho), rss("torchwrn", rho=rho)))
+    for rho, name in [(0, "SGD"), (0.05, "SAM")] if group("wrnwino") else []:
+        g1, g2 = rate("wrnwino", rho=rho, threads=1), rate("wrnwino", rho=rho, threads=2)
+        t1, t2 = rate("torchwrn", rho=rho, threads=1), rate("torchwrn", rho=rho, threads=2)
+        print("| %s, `--conv winograd` | %.3f | %.3f | %.3f | %.3f | %.2f× | %.0f / %.0f |" % (
+            name, g1, g2, t1, t2, max(g1, g2) / max(t1, t2), rss("wrnwino", rho=rho), rss("torchwrn", rho=rho)))
+    if group("wrnwino"):
+        print("\n`--conv winograd`: the 3×3 stride-1 convolutions with at least 16 input channels (all but the stem and the two "
+              "strided ones) as Winograd F(4×4, 3×3).")
 if group("wrnaug"):
     print("\n## Augmentation cost (this project, SAM steps, all cores)\n")
     best_aug = max(r["steps_per_sec"] for r in group("wrnaug") + group("wrn", rho=0.05))
@@ -287,15 +311,23 @@ def target(what, shown, value, bound, op):
     targets.append((what, shown, value, bound, op))
 
 
+def fastest(pairs):
+    """The best rate over (impl, kw) pairs and each pair's best, for targets on the fastest setting."""
+    rs = [max(rate(i, threads=t, **kw) for t in (1, 2)) for i, kw in pairs]
+    return max([r for r in rs if r == r] or [nan]), rs
+
+
 for model, title, need in (("cnn", "CNN", 2.5), ("resnet", "ResNet", 2.0)):
     for rho, name in [(0, "SGD"), (0.05, "SAM")]:
-        g = max(rate("go", model=model, rho=rho, threads=t) for t in (1, 2))
+        g, (gd, *gw) = fastest([("go", dict(model=model, rho=rho))] + ([("gowino", dict(model=model, rho=rho))] if group("gowino", model=model) else []))
         t = max(rate("torch", model=model, rho=rho, threads=t) for t in (1, 2))
-        target("%s %s steps/s ÷ PyTorch's best thread setting" % (title, name), fmt(g / t, "%.2f×"), g / t, need, "≥")
+        how = " (`--conv winograd`; direct %.2f×)" % (gd / t) if gw else ""
+        target("%s %s steps/s ÷ PyTorch's best thread setting%s" % (title, name, how), fmt(g / t, "%.2f×"), g / t, need, "≥")
 for rho, name in [(0, "SGD"), (0.05, "SAM")]:
-    g = max(rate("wrn", rho=rho, threads=t) for t in (1, 2))
+    g, (gd, *gw) = fastest([("wrn", dict(rho=rho))] + ([("wrnwino", dict(rho=rho))] if group("wrnwino") else []))
     t = max(rate("torchwrn", rho=rho, threads=t) for t in (1, 2))
-    target("WideResNet-16-4 %s steps/s ÷ PyTorch's best thread setting" % name, fmt(g / t, "%.2f×"), g / t, 2.0, "≥")
+    how = " (`--conv winograd`; direct %.2f×)" % (gd / t) if gw else ""
+    target("WideResNet-16-4 %s steps/s ÷ PyTorch's best thread setting%s" % (name, how), fmt(g / t, "%.2f×"), g / t, 2.0, "≥")
 for model, title, need in (("cnn", "CNN", 0.45), ("mlp", "MLP", 0.75)):
     # At the thread setting with the most steps/s (the step the user gets), not the best fraction:
     # one thread's fraction can exceed the two threads' while its step is slower.
@@ -308,6 +340,12 @@ for model, _ in MODELS:
     target("SAM ÷ SGD step time, %s (best thread setting)" % model, fmt(v, "%.2f"), v, 2.02, "≤")
 v = sam_ratio("wrn") if group("wrn") else nan
 target("SAM ÷ SGD step time, wrn-16-4 (best thread setting)", fmt(v, "%.2f"), v, 2.02, "≤")
+if group("gowino", model="resnet"):
+    v = sam_ratio("gowino", model="resnet")
+    target("SAM ÷ SGD step time, resnet `--conv winograd` (best thread setting)", fmt(v, "%.2f"), v, 2.02, "≤")
+if group("wrnwino"):
+    v = sam_ratio("wrnwino")
+    target("SAM ÷ SGD step time, wrn-16-4 `--conv winograd` (best thread setting)", fmt(v, "%.2f"), v, 2.02, "≤")
 for model, _ in MODELS:
     for flags, name in (("--rho 0.05", "SAM (all cores)"), ("--rho 0.05 --ascent-steps 3", "`--ascent-steps 3`"),
                         ("--variant gsam --rho 0.05", "GSAM"), ("--adaptive --rho 0.5", "ASAM (`--adaptive`)"),
@@ -317,6 +355,10 @@ for model, _ in MODELS:
         target("%s ÷ base step, %s" % (name, model), fmt(v, "%.2f"), v, BOUNDS[flags], "≤")
 mem_rows = [("go", "torch", dict(model=m, rho=rho), "%s %s" % (m, n)) for m, _ in MODELS for rho, n in ((0, "SGD"), (0.05, "SAM"))]
 mem_rows += [("wrn", "torchwrn", dict(rho=rho), "wrn-16-4 %s" % n) for rho, n in ((0, "SGD"), (0.05, "SAM"))]
+if group("gowino"):
+    mem_rows += [("gowino", "torch", dict(model="resnet", rho=rho), "resnet %s `--conv winograd`" % n) for rho, n in ((0, "SGD"), (0.05, "SAM"))]
+if group("wrnwino"):
+    mem_rows += [("wrnwino", "torchwrn", dict(rho=rho), "wrn-16-4 %s `--conv winograd`" % n) for rho, n in ((0, "SGD"), (0.05, "SAM"))]
 for gi, ti, kw, name in mem_rows:
     g, t = rss(gi, **kw), rss(ti, **kw)
     target("peak memory, %s: project ÷ PyTorch (%s / %s MiB)" % (name, fmt(g, "%.0f"), fmt(t, "%.0f")), fmt(g / t, "%.2f"), g / t, 1.0, "≤")

@@ -61,6 +61,7 @@ wrn_round() {
   for rho in 0 0.05; do
     for th in 1 2; do
       "$out/sam" bench --model wrn --depth 16 --width 4 --image 32x32x3 --batch 32 --opt sgd --lr 0.01 --rho "$rho" --threads "$th" --steps "$s" | tag wrn "$1"
+      "$out/sam" bench --model wrn --depth 16 --width 4 --image 32x32x3 --batch 32 --opt sgd --lr 0.01 --rho "$rho" --threads "$th" --steps "$s" --conv winograd | tag wrnwino "$1"
       "$PY" bench/torch_bench.py --model wrn-16-4 --batch 32 --rho "$rho" --threads "$th" --steps "$s" | tag torchwrn "$1"
     done
   done
@@ -83,7 +84,7 @@ members=("--rho 0" "--rho 0.05" "--rho 0.05 --ascent-steps 3" "--variant gsam --
   "--variant looksam --rho 0.05 --looksam-k 5" "--variant esam --rho 0.05 --esam-beta 0.6 --esam-gamma 0.5")
 if [ "$MODE" = wrn ]; then
   ROUNDS=0
-  grep -v '"impl":"\(wrn\|torchwrn\|wrnaug\|augbatch\|augstep\)"' "$keep" | grep -v '"scope":"wrn"' > "$res" || true
+  grep -v '"impl":"\(wrn\|wrnwino\|torchwrn\|wrnaug\|augbatch\|augstep\)"' "$keep" | grep -v '"scope":"wrn"' > "$res" || true
 else
   "$PY" bench/report.py /dev/null --machine | sed 's/^{/{"impl":"machine","scope":"all","round":0,/' >> "$res"
 fi
@@ -99,6 +100,9 @@ for r in $(seq "$ROUNDS"); do
       for th in 1 2; do
         "$out/sam" bench --model "$model" "${extra[@]}" --batch 128 --opt sgd --lr 0.01 --rho "$rho" --threads "$th" --steps "$n" --roofline | tag go "$r"
         "$PY" bench/torch_bench.py --model "$model" "${textra[@]}" --batch 128 --rho "$rho" --threads "$th" --steps "$n" | tag torch "$r"
+        if [ "$model" = resnet ]; then # its 3×3 convolutions as Winograd F(4×4,3×3) (the CNN's are all pooled: direct)
+          "$out/sam" bench --model "$model" "${extra[@]}" --batch 128 --opt sgd --lr 0.01 --rho "$rho" --threads "$th" --steps "$n" --roofline --conv winograd | tag gowino "$r"
+        fi
       done
     done
   done

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -133,6 +134,24 @@ func TestCIFARRecipe(t *testing.T) {
 		"--hvp", "exact", "--top-k", "1", "--lanczos-steps", "4", "--trace-samples", "0", "--steps", "1", "--quiet", "--out", out)
 	if code != 0 || !strings.Contains(stdout, "exact") {
 		t.Fatalf("sam sharpness on the WRN: exit %d: %s %s", code, stdout, stderr)
+	}
+	// The same recipe with Winograd convolutions: the checkpoint's spec says so, and sam eval
+	// (which rebuilds the model from it) reproduces the test accuracy training reported.
+	out = filepath.Join(dir, "run10w")
+	trainOK(t, append(small(map[string]string{"--data-dir": c10, "--out": out}), "--conv", "winograd")...)
+	var wsum struct {
+		TestAcc float64 `json:"test_acc"`
+	}
+	b, _ = os.ReadFile(filepath.Join(out, "summary.json"))
+	if err := json.Unmarshal(b, &wsum); err != nil {
+		t.Fatal(err)
+	}
+	if hdr, _ := os.ReadFile(filepath.Join(out, "model.safetensors")); !strings.Contains(string(hdr[:min(len(hdr), 1<<16)]), `\"conv\":\"winograd\"`) {
+		t.Errorf("the checkpoint's spec does not name the Winograd convolution")
+	}
+	code, stdout, stderr = runSam(t, "eval", "--model", filepath.Join(out, "model.safetensors"))
+	if code != 0 || !strings.Contains(stdout, fmt.Sprintf("accuracy %.2f%%", 100*wsum.TestAcc)) {
+		t.Fatalf("sam eval of the Winograd WRN: exit %d: %s %s", code, stdout, stderr)
 	}
 	out = filepath.Join(dir, "run100")
 	t.Setenv("SAM_CIFAR100_DIR", c100)
