@@ -151,18 +151,18 @@ for model, title in MODELS:
             title, "{:,}".format(n) if n else "?", name, g1, g2, t1, t2, max(g1, g2) / max(t1, t2),
             rss("go", model=model, rho=rho), rss("torch", model=model, rho=rho),
             pct(roofline(model, rho, 1)), pct(roofline(model, rho, 2))))
-if group("gowino", model="resnet"):
-    for rho, name in [(0, "SGD"), (0.05, "SAM")]:
-        g1, g2 = rate("gowino", model="resnet", rho=rho, threads=1), rate("gowino", model="resnet", rho=rho, threads=2)
-        t1, t2 = rate("torch", model="resnet", rho=rho, threads=1), rate("torch", model="resnet", rho=rho, threads=2)
-        r1, r2 = best("gowino", model="resnet", rho=rho, threads=1), best("gowino", model="resnet", rho=rho, threads=2)
-        print("| ResNet, `--conv winograd` | %s | %s | %.1f | %.1f | %.1f | %.1f | %.2f× | %.0f / %.0f | %s / %s |" % (
-            "{:,}".format(params("gowino", model="resnet") or 0), name, g1, g2, t1, t2, max(g1, g2) / max(t1, t2),
-            rss("gowino", model="resnet", rho=rho), rss("torch", model="resnet", rho=rho),
+    for rho, name in [(0, "SGD"), (0.05, "SAM")] if group("gowino", model=model) else []:
+        g1, g2 = rate("gowino", model=model, rho=rho, threads=1), rate("gowino", model=model, rho=rho, threads=2)
+        t1, t2 = rate("torch", model=model, rho=rho, threads=1), rate("torch", model=model, rho=rho, threads=2)
+        r1, r2 = best("gowino", model=model, rho=rho, threads=1), best("gowino", model=model, rho=rho, threads=2)
+        print("| %s, `--conv winograd` | %s | %s | %.1f | %.1f | %.1f | %.1f | %.2f× | %.0f / %.0f | %s / %s |" % (
+            title, "{:,}".format(params("gowino", model=model) or 0), name, g1, g2, t1, t2, max(g1, g2) / max(t1, t2),
+            rss("gowino", model=model, rho=rho), rss("torch", model=model, rho=rho),
             pct(r1.get("roofline_frac", nan) if r1 else nan), pct(r2.get("roofline_frac", nan) if r2 else nan)))
-    print("\nWith `--conv winograd` the 3×3 stride-1 convolutions (except the stem's, with 1 input channel) run as Winograd "
-          "F(4×4, 3×3), a quarter of the multiplies; gflops and the roofline column still count the direct convolution's "
-          "work, so they read as the direct-equivalent rate.")
+if group("gowino"):
+    print("\nWith `--conv winograd` the 3×3 stride-1 convolutions with at least 16 input channels (not the stems) run as "
+          "Winograd F(4×4, 3×3), a quarter of the multiplies (the CNN's second one with its ReLU and pooling fused); gflops "
+          "and the roofline column still count the direct convolution's work, so they read as the direct-equivalent rate.")
 for model, _ in MODELS:
     ng, nt = params("go", model=model), params("torch", model=model)
     if ng and nt and ng != nt:
@@ -181,8 +181,9 @@ print("|---|---|---|")
 for model, _ in MODELS:
     if group("go", model=model):
         print("| %s | %.2f | %.2f |" % (model, sam_ratio("go", model=model), sam_ratio("torch", model=model)))
-if group("gowino", model="resnet"):
-    print("| resnet, `--conv winograd` | %.2f | %.2f |" % (sam_ratio("gowino", model="resnet"), sam_ratio("torch", model="resnet")))
+for model, _ in MODELS:
+    if group("gowino", model=model):
+        print("| %s, `--conv winograd` | %.2f | %.2f |" % (model, sam_ratio("gowino", model=model), sam_ratio("torch", model=model)))
 if group("wrn"):
     print("| wrn-16-4 (batch 32) | %.2f | %.2f |" % (sam_ratio("wrn"), sam_ratio("torchwrn")))
 if group("wrnwino"):
@@ -340,9 +341,10 @@ for model, _ in MODELS:
     target("SAM ÷ SGD step time, %s (best thread setting)" % model, fmt(v, "%.2f"), v, 2.02, "≤")
 v = sam_ratio("wrn") if group("wrn") else nan
 target("SAM ÷ SGD step time, wrn-16-4 (best thread setting)", fmt(v, "%.2f"), v, 2.02, "≤")
-if group("gowino", model="resnet"):
-    v = sam_ratio("gowino", model="resnet")
-    target("SAM ÷ SGD step time, resnet `--conv winograd` (best thread setting)", fmt(v, "%.2f"), v, 2.02, "≤")
+for model, _ in MODELS:
+    if group("gowino", model=model):
+        v = sam_ratio("gowino", model=model)
+        target("SAM ÷ SGD step time, %s `--conv winograd` (best thread setting)" % model, fmt(v, "%.2f"), v, 2.02, "≤")
 if group("wrnwino"):
     v = sam_ratio("wrnwino")
     target("SAM ÷ SGD step time, wrn-16-4 `--conv winograd` (best thread setting)", fmt(v, "%.2f"), v, 2.02, "≤")
@@ -355,8 +357,8 @@ for model, _ in MODELS:
         target("%s ÷ base step, %s" % (name, model), fmt(v, "%.2f"), v, BOUNDS[flags], "≤")
 mem_rows = [("go", "torch", dict(model=m, rho=rho), "%s %s" % (m, n)) for m, _ in MODELS for rho, n in ((0, "SGD"), (0.05, "SAM"))]
 mem_rows += [("wrn", "torchwrn", dict(rho=rho), "wrn-16-4 %s" % n) for rho, n in ((0, "SGD"), (0.05, "SAM"))]
-if group("gowino"):
-    mem_rows += [("gowino", "torch", dict(model="resnet", rho=rho), "resnet %s `--conv winograd`" % n) for rho, n in ((0, "SGD"), (0.05, "SAM"))]
+mem_rows += [("gowino", "torch", dict(model=m, rho=rho), "%s %s `--conv winograd`" % (m, n))
+             for m, _ in MODELS if group("gowino", model=m) for rho, n in ((0, "SGD"), (0.05, "SAM"))]
 if group("wrnwino"):
     mem_rows += [("wrnwino", "torchwrn", dict(rho=rho), "wrn-16-4 %s `--conv winograd`" % n) for rho, n in ((0, "SGD"), (0.05, "SAM"))]
 for gi, ti, kw, name in mem_rows:

@@ -100,7 +100,7 @@ for r in $(seq "$ROUNDS"); do
       for th in 1 2; do
         "$out/sam" bench --model "$model" "${extra[@]}" --batch 128 --opt sgd --lr 0.01 --rho "$rho" --threads "$th" --steps "$n" --roofline | tag go "$r"
         "$PY" bench/torch_bench.py --model "$model" "${textra[@]}" --batch 128 --rho "$rho" --threads "$th" --steps "$n" | tag torch "$r"
-        if [ "$model" = resnet ]; then # its 3×3 convolutions as Winograd F(4×4,3×3) (the CNN's are all pooled: direct)
+        if [ "$model" != mlp ]; then # the 3×3 convolutions as Winograd F(4×4,3×3) as well
           "$out/sam" bench --model "$model" "${extra[@]}" --batch 128 --opt sgd --lr 0.01 --rho "$rho" --threads "$th" --steps "$n" --roofline --conv winograd | tag gowino "$r"
         fi
       done

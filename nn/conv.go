@@ -30,7 +30,7 @@ func chw(in []int, layer string) (c, h, w int, err error) {
 type Conv2D struct {
 	Out, K, Stride, Pad int
 	NoBias              bool
-	Winograd            bool // 3×3, stride 1, padding 1: computed as F(4×4, 3×3) (winograd.go) unless pooled
+	Winograd            bool // 3×3, stride 1, padding 1, ≥ 16 input channels: computed as F(4×4, 3×3) (winograd.go)
 
 	c, h, w, oh, ow int
 	vcols           [][2]int // validCols of each tap column kj, from Build
@@ -101,8 +101,8 @@ func (l *Conv2D) forward(w, x []float32, n int, relu bool, pool *Pool2D) []float
 	ckk, p := l.c*l.K*l.K, l.oh*l.ow
 	in := l.c * l.h * l.w
 	l.x = x[:n*in]
-	if pool == nil && l.winograd() {
-		return l.winoForward(w, x, n, relu)
+	if l.winograd() {
+		return l.winoForward(w, x, n, relu, pool)
 	}
 	var pout int
 	per := ckk * p // per thread: one example's columns, and its output block when pooling
@@ -508,7 +508,7 @@ func (l *Conv2D) chunking(n int) (per, chunksPerGroup int) {
 
 // Backward implements Layer.
 func (l *Conv2D) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []float32 {
-	if l.pool == nil && l.winograd() {
+	if l.winograd() {
 		return l.winoBackward(w, g, dy, n, needDX)
 	}
 	ckk, p, in := l.c*l.K*l.K, l.oh*l.ow, l.c*l.h*l.w

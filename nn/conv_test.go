@@ -187,6 +187,9 @@ func TestConvThreads(t *testing.T) {
 		{Model: "cnn", Input: []int{1, 12, 12}, Outputs: 4, Loss: "ce"},
 		{Model: "resnet", Input: []int{3, 8, 8}, Outputs: 4, Loss: "ce"},
 		{Model: "wrn", Input: []int{3, 8, 8}, Outputs: 4, Loss: "ce", Depth: 10, Width: 1},
+		{Model: "cnn", Input: []int{1, 12, 12}, Outputs: 4, Loss: "ce", Conv: "winograd"},
+		{Model: "resnet", Input: []int{3, 8, 8}, Outputs: 4, Loss: "ce", Blocks: 2, Conv: "winograd"},
+		{Model: "wrn", Input: []int{3, 8, 8}, Outputs: 4, Loss: "ce", Depth: 10, Width: 1, Conv: "winograd"},
 	} {
 		for _, n := range []int{1, 37, 130} {
 			var ref []float32
@@ -223,6 +226,9 @@ func TestFusionOff(t *testing.T) {
 		{Model: "cnn", Input: []int{1, 12, 12}, Outputs: 4, Loss: "ce"},
 		{Model: "resnet", Input: []int{3, 8, 8}, Outputs: 4, Loss: "ce", Blocks: 2},
 		{Model: "wrn", Input: []int{3, 8, 8}, Outputs: 4, Loss: "ce", Depth: 10, Width: 1},
+		{Model: "cnn", Input: []int{1, 12, 12}, Outputs: 4, Loss: "ce", Conv: "winograd"},
+		{Model: "resnet", Input: []int{3, 8, 8}, Outputs: 4, Loss: "ce", Blocks: 2, Conv: "winograd"},
+		{Model: "wrn", Input: []int{3, 8, 8}, Outputs: 4, Loss: "ce", Depth: 10, Width: 1, Conv: "winograd"},
 	} {
 		run := func(off bool) ([]float32, []float32, float64, float64) {
 			noFusion = off

@@ -185,13 +185,24 @@ func (l *Conv2D) winoInput(v, x []float32, g *winoGeom, ne int, t *winoLanes) {
 	}
 }
 
-// winoForward is forward for Winograd layers (no pooling).
-func (l *Conv2D) winoForward(w, x []float32, n int, relu bool) []float32 {
+// winoForward is forward for Winograd layers. With pool (2×2 max pooling after the ReLU) the
+// chunk's output goes to a per-thread buffer and only its pooled values and their arg-max
+// positions are written, as in forward.
+func (l *Conv2D) winoForward(w, x []float32, n int, relu bool, pool *Pool2D) []float32 {
 	g := l.winoGeom(n)
 	p, in, out := l.oh*l.ow, l.c*l.h*l.w, l.Out*l.oh*l.ow
-	l.y = grow(l.y, n*out)
-	l.yb = l.y
-	per := 36 * (l.c + l.Out) * g.ld // each thread's V and M of a chunk
+	var pout int
+	if pool != nil {
+		pout = pool.prepare(n)
+		l.yb = pool.y
+	} else {
+		l.y = grow(l.y, n*out)
+		l.yb = l.y
+	}
+	per := 36 * (l.c + l.Out) * g.ld // each thread's V and M of a chunk (and its output, pooled)
+	if pool != nil {
+		per += g.per*out + poolPad
+	}
 	scratch := getScratch(max(tensor.Threads()*per, 36*g.ldu))
 	defer putScratch(scratch)
 	work := *scratch
@@ -205,7 +216,7 @@ func (l *Conv2D) winoForward(w, x []float32, n int, relu bool) []float32 {
 	chunks := (n + g.per - 1) / g.per
 	tensor.ParallelSlots(chunks, 1, func(slot, lo, hi int) {
 		buf := work[slot*per : (slot+1)*per]
-		v, m := buf[:36*l.c*g.ld], buf[36*l.c*g.ld:]
+		v, m := buf[:36*l.c*g.ld], buf[36*l.c*g.ld:36*(l.c+l.Out)*g.ld]
 		var t winoLanes
 		for ci := lo; ci < hi; ci++ {
 			e0, e1 := ci*g.per, min((ci+1)*g.per, n)
@@ -215,7 +226,13 @@ func (l *Conv2D) winoForward(w, x []float32, n int, relu bool) []float32 {
 			for xi := 0; xi < 36; xi++ {
 				tensor.GemmSerialPacked(&pk[xi], false, cols, 1, v[xi*l.c*g.ld:], g.ld, 0, m[xi*l.Out*g.ld:], g.ld)
 			}
-			y := l.y[e0*out : e1*out]
+			var y, yp []float32
+			if pool != nil {
+				yp = buf[36*(l.c+l.Out)*g.ld:] // ne examples' outputs and poolPad floats
+				y = yp[:ne*out]
+			} else {
+				y = l.y[e0*out : e1*out]
+			}
 			var src [36]int
 			for grp := 0; grp*tensor.WinoLanes < cols; grp++ {
 				l.lanes(&t, &g, grp, ne)
@@ -235,8 +252,16 @@ func (l *Conv2D) winoForward(w, x []float32, n int, relu bool) []float32 {
 					}
 				}
 			}
+			if pool != nil {
+				for e := e0; e < e1; e++ { // the padding after the last example's block is the buffer's
+					pool.max2x2Padded(yp[(e-e0)*out:], pool.y[e*pout:(e+1)*pout], pool.arg[e*pout:(e+1)*pout])
+				}
+			}
 		}
 	})
+	if pool != nil {
+		return pool.y
+	}
 	return l.y
 }
 
@@ -281,13 +306,15 @@ func (l *Conv2D) winoBackward(w, g []float32, dy []float32, n int, needDX bool) 
 				e0, e1 := ci*geo.per, min((ci+1)*geo.per, n)
 				ne := e1 - e0
 				cols := ne * geo.tpi
-				// The output gradient: dy itself, or its ReLU-masked copy in d.
-				dc := dy[e0*out : e1*out]
-				if l.relu {
+				// The output gradient: dy itself, or (ReLU, pooling) what reaches the output in d.
+				var dc []float32
+				if l.relu || l.pool != nil {
 					dc = d[:ne*out]
 					for e := e0; e < e1; e++ {
 						l.outGrad(dy, e, d[(e-e0)*out:(e-e0+1)*out], 0, p)
 					}
+				} else {
+					dc = dy[e0*out : e1*out]
 				}
 				if nb > 0 {
 					for e := 0; e < ne; e++ {

@@ -63,3 +63,20 @@ func BenchmarkWinoTransforms(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkWinoGemmGrad: the weight gradient's products Z_ξ·V_ξᵀ ([Out, tiles] by [tiles, C]).
+func BenchmarkWinoGemmGrad(b *testing.B) {
+	for _, sh := range [][3]int{{64, 64, 64}, {128, 128, 64}, {256, 256, 64}} {
+		m, n, k := sh[0], sh[1], sh[2]
+		b.Run(fmt.Sprint(sh), func(b *testing.B) {
+			a := make([]float32, m*k)
+			bb := make([]float32, n*k)
+			c := make([]float32, m*n)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				GemmSerial(false, true, m, n, k, 1, a, k, bb, k, 1, c, n)
+			}
+			b.ReportMetric(float64(2*m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
