@@ -68,9 +68,16 @@ func asamStep(ds, bs, ws, gs, mask []float32, c, eta float32) {
 }
 
 // SumSqScaled64 returns Σ((|w[i]| + eta)·g[i])², each product rounded to float32, accumulated in
-// float64 (ASAM's ‖T∘g‖²).
+// float64 (ASAM's ‖T∘g‖²); long vectors over the worker threads, the chunks' sums added in chunk order.
 func SumSqScaled64(w, g []float32, eta float32) float64 {
 	w = w[:len(g)]
+	if len(g) >= 2*splitMin { // over the threads, chunk sums added in chunk order
+		return chunked(len(g), func(lo, hi int) float64 { return sumSqScaled64(w[lo:hi], g[lo:hi], eta) })
+	}
+	return sumSqScaled64(w, g, eta)
+}
+
+func sumSqScaled64(w, g []float32, eta float32) float64 {
 	m := len(g) &^ 15
 	var s float64
 	if vecAsm && m > 0 {
