@@ -1,9 +1,9 @@
 //go:build ignore
 
-// gen_wino writes wino_amd64.s: the AVX-512 tile transforms of the Winograd convolution, one
-// function per kernel of package internal/wino, from the same programs that the portable code
-// runs (so the two give the same bits). Run it with go generate in this directory (see
-// wino.go) after changing either.
+// gen_wino writes wino_amd64.s: the AVX-512 (16 lanes) and AVX2 (8 lanes) tile transforms of
+// the Winograd convolution, one function per kernel of package internal/wino and instruction
+// set, from the same programs that the portable code runs (so all give the same bits). Run it
+// with go generate in this directory (see wino.go) after changing either.
 package main
 
 import (
@@ -41,13 +41,40 @@ func main() {
 		w("DATA winoc%08x<>+0(SB)/4, $0x%08x // %g", c, c, math.Float32frombits(c))
 		w("GLOBL winoc%08x<>(SB), RODATA|NOPTR, $4", c)
 	}
+	for _, c := range bits { // the AVX2 code's operands: 8 copies
+		w("")
+		for l := 0; l < 8; l++ {
+			w("DATA winoy%08x<>+%d(SB)/4, $0x%08x", c, 4*l, c)
+		}
+		w("GLOBL winoy%08x<>(SB), RODATA|NOPTR, $32", c)
+	}
+	w("")
+	for l := 0; l < 8; l++ { // lane l's bit of a mask, for AVX2 gathers
+		w("DATA winolanebit<>+%d(SB)/4, $%d", 4*l, 1<<l)
+	}
+	w("GLOBL winolanebit<>(SB), RODATA|NOPTR, $32")
 	for i := range wino.Kernels {
-		gen(w, &wino.Kernels[i])
+		gen(w, &wino.Kernels[i], avx512)
+	}
+	for i := range wino.Kernels {
+		gen(w, &wino.Kernels[i], avx2)
 	}
 	if err := os.WriteFile("wino_amd64.s", b.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
 }
+
+// isa is one instruction set's way of writing the kernels.
+type isa struct {
+	suffix string // function name suffix
+	v      string // vector register prefix
+	bytes  int    // vector bytes
+}
+
+var (
+	avx512 = isa{suffix: "", v: "Z", bytes: 64}
+	avx2   = isa{suffix: "AVX2", v: "Y", bytes: 32}
+)
 
 // kernelConsts lists the kernel's multipliers, each once, in order of first use.
 func kernelConsts(k *wino.Kernel) []float32 {
@@ -64,7 +91,7 @@ func kernelConsts(k *wino.Kernel) []float32 {
 	return cs
 }
 
-// regs hands out Z registers Z0..Z(n−1).
+// regs hands out vector registers 0..n−1.
 type regs struct{ free []int }
 
 func newRegs(n int) *regs {
@@ -84,22 +111,35 @@ func (r *regs) get() int {
 }
 func (r *regs) put(x int) { r.free = append(r.free, x) }
 
-// gen writes the function for k. Arguments: dst, src *float32; idx *int32 (16 lanes' element
+// gen writes the function for k. Arguments: dst, src *float32; idx *int32 (the lanes' element
 // offsets, gathers and scatters); mask *uint16 (one lane mask per gathered or scattered
 // value); dstOff, srcOff *int (byte offset of each written and read value); n items; dstStep,
-// srcStep (bytes between items).
-func gen(w func(string, ...any), k *wino.Kernel) {
+// srcStep (bytes between items). AVX-512: 16 lanes, constants and the indices in registers,
+// masked gathers and scatters. AVX2: 8 lanes (the low 8 bits of each mask), constants as
+// memory operands, gathers with vector masks, scatters as scalar stores of the lanes whose bit
+// is set.
+func gen(w func(string, ...any), k *wino.Kernel, s isa) {
 	I, J := len(k.Col.Out), len(k.Row.Out)
-	frame := 64 * I * k.S
+	frame := 64 * I * k.S // the first pass's outputs
+	outs := 32 * I * k.S  // AVX2: then both halves' outputs
+	if s.v == "Y" {
+		frame = outs + 2*32*I*J
+	}
 	cs := kernelConsts(k)
 	creg := map[float32]int{}
-	for i, c := range cs {
-		creg[c] = 30 - i
+	var nvals int
+	if s.v == "Z" {
+		for i, c := range cs {
+			creg[c] = 30 - i
+		}
+		nvals = 30 - len(cs) // Z0..Z(nvals−1) hold values; Z31 the indices
+	} else {
+		nvals = 13 // Y0..Y12 hold values; Y13 the scatter-add's scratch, Y14 a gather's mask, Y15 the indices
 	}
-	nvals := 30 - len(cs) // Z0..Z(nvals−1) hold values; Z31 the indices
+	fn := "wino" + k.Name + s.suffix
 	w("")
-	w("// func wino%s(dst, src *float32, idx *int32, mask *uint16, dstOff, srcOff *int, n, dstStep, srcStep int)", k.Name)
-	w("TEXT ·wino%s(SB), 0, $%d-72", k.Name, frame)
+	w("// func %s(dst, src *float32, idx *int32, mask *uint16, dstOff, srcOff *int, n, dstStep, srcStep int)", fn)
+	w("TEXT ·%s(SB), 0, $%d-72", fn, frame)
 	w("\tMOVQ dst+0(FP), DI")
 	w("\tMOVQ src+8(FP), SI")
 	w("\tMOVQ idx+16(FP), R8")
@@ -109,114 +149,205 @@ func gen(w func(string, ...any), k *wino.Kernel) {
 	w("\tMOVQ n+48(FP), CX")
 	w("\tMOVQ dstStep+56(FP), R12")
 	w("\tMOVQ srcStep+64(FP), R13")
-	w("\tVMOVDQU32 (R8), Z31")
-	for _, c := range cs {
-		w("\tVBROADCASTSS winoc%08x<>(SB), Z%d // %g", math.Float32bits(c), creg[c], c)
+	if s.v == "Z" {
+		w("\tVMOVDQU32 (R8), Z31")
+		for _, c := range cs {
+			w("\tVBROADCASTSS winoc%08x<>(SB), Z%d // %g", math.Float32bits(c), creg[c], c)
+		}
+	} else {
+		w("\tVMOVDQU (R8), Y15")
 	}
 	w("\tTESTQ CX, CX")
-	w("\tJLE wino%sdone", k.Name)
-	w("wino%sloop:", k.Name)
-	// run evaluates t with its inputs read by load(i, reg) and its outputs written by
-	// store(j, reg).
+	w("\tJLE %sdone", fn)
+	w("%sloop:", fn)
 	run := func(t *wino.T1, load func(i, reg int), store func(j, reg int)) {
-		last := make([]int, t.Values()) // the last op (or len(Ops) for outputs) using each value
-		for i := range last {
-			last[i] = -1
-		}
-		for o, op := range t.Ops {
-			last[op.A] = o
-			if op.Kind != '*' {
-				last[op.B] = o
+		program(w, t, nvals, s.v, func(c float32) string {
+			if s.v == "Z" {
+				return fmt.Sprintf("Z%d", creg[c])
 			}
-		}
-		for _, v := range t.Out {
-			last[v] = len(t.Ops)
-		}
-		r := newRegs(nvals)
-		reg := make([]int, t.Values())
-		for i := 0; i < t.In; i++ {
-			reg[i] = r.get()
-			load(i, reg[i])
-		}
-		for i := 0; i < t.In; i++ {
-			if last[i] < 0 {
-				r.put(reg[i])
-			}
-		}
-		for o, op := range t.Ops {
-			a := reg[op.A]
-			var ins string
-			switch op.Kind {
-			case '+':
-				ins = fmt.Sprintf("VADDPS Z%d, Z%d", reg[op.B], a)
-			case '-':
-				ins = fmt.Sprintf("VSUBPS Z%d, Z%d", reg[op.B], a)
-			default:
-				ins = fmt.Sprintf("VMULPS Z%d, Z%d", creg[op.C], a)
-			}
-			for _, u := range []int{op.A, op.B} {
-				if (u == op.A || op.Kind != '*') && last[u] == o {
-					r.put(reg[u])
-					last[u] = -2 // released once
-				}
-			}
-			d := t.In + o
-			reg[d] = r.get()
-			w("\t%s, Z%d", ins, reg[d])
-			if last[d] < 0 {
-				r.put(reg[d])
-			}
-		}
-		for j, v := range t.Out {
-			store(j, reg[v])
-		}
+			return fmt.Sprintf("winoy%08x<>(SB)", math.Float32bits(c))
+		}, load, store)
 	}
-	read := func(idx, reg int) {
-		w("\tMOVQ %d(R11), AX", 8*idx)
-		if k.Src == 'l' {
-			w("\tVMOVUPS (SI)(AX*1), Z%d", reg)
-			return
-		}
-		w("\tVPXORD Z%d, Z%d, Z%d", reg, reg, reg)
-		w("\tKMOVW %d(R9), K1", 2*idx)
-		w("\tLEAQ (SI)(AX*1), BX")
-		w("\tVGATHERDPS (BX)(Z31*4), K1, Z%d", reg)
-	}
-	write := func(idx, reg int) {
-		w("\tMOVQ %d(R10), AX", 8*idx)
-		switch k.Dst {
-		case 's':
-			w("\tVMOVUPS Z%d, (DI)(AX*1)", reg)
-		case 'c':
+	if s.v == "Y" {
+		genAVX2Body(w, k, fn, outs, run)
+	} else {
+		// gather loads value idx of the lanes into reg (masked lanes 0) from base BX.
+		gather := func(idx, reg int) {
+			w("\tVPXORD Z%d, Z%d, Z%d", reg, reg, reg)
 			w("\tKMOVW %d(R9), K1", 2*idx)
+			w("\tVGATHERDPS (BX)(Z31*4), K1, Z%d", reg)
+		}
+		read := func(idx, reg int) {
+			w("\tMOVQ %d(R11), AX", 8*idx)
+			if k.Src == 'l' {
+				w("\tVMOVUPS (SI)(AX*1), Z%d", reg)
+				return
+			}
+			w("\tLEAQ (SI)(AX*1), BX")
+			gather(idx, reg)
+		}
+		write := func(idx, reg int) {
+			w("\tMOVQ %d(R10), AX", 8*idx)
+			if k.Dst == 's' {
+				w("\tVMOVUPS Z%d, (DI)(AX*1)", reg)
+				return
+			}
 			w("\tLEAQ (DI)(AX*1), BX")
-			w("\tVSCATTERDPS Z%d, K1, (BX)(Z31*4)", reg)
-		case 'a':
-			w("\tLEAQ (DI)(AX*1), BX")
-			w("\tVPXORD Z%d, Z%d, Z%d", nvals-1, nvals-1, nvals-1)
+			if k.Dst == 'c' {
+				w("\tKMOVW %d(R9), K1", 2*idx)
+				w("\tVSCATTERDPS Z%d, K1, (BX)(Z31*4)", reg)
+				return
+			}
+			t := nvals - 1
+			gather(idx, t)
+			w("\tVADDPS Z%d, Z%d, Z%d", reg, t, t)
 			w("\tKMOVW %d(R9), K1", 2*idx)
-			w("\tVGATHERDPS (BX)(Z31*4), K1, Z%d", nvals-1)
-			w("\tVADDPS Z%d, Z%d, Z%d", reg, nvals-1, nvals-1)
-			w("\tKMOVW %d(R9), K1", 2*idx)
-			w("\tVSCATTERDPS Z%d, K1, (BX)(Z31*4)", nvals-1)
+			w("\tVSCATTERDPS Z%d, K1, (BX)(Z31*4)", t)
 		}
-	}
-	if k.Dst == 'a' {
-		nvals-- // Z(nvals−1) is the scatter-add's scratch
-	}
-	for s := 0; s < k.S; s++ { // down each column: tmp[i][s]
-		run(k.Col, func(r, reg int) { read(r*k.S+s, reg) },
-			func(i, reg int) { w("\tVMOVUPS Z%d, %d(SP)", reg, 64*(i*k.S+s)) })
-	}
-	for i := 0; i < I; i++ { // along each row
-		run(k.Row, func(s, reg int) { w("\tVMOVUPS %d(SP), Z%d", 64*(i*k.S+s), reg) },
-			func(j, reg int) { write(i*J+j, reg) })
+		if k.Dst == 'a' {
+			nvals-- // Z(nvals−1) is the scatter-add's scratch
+		}
+		for c := 0; c < k.S; c++ { // down each column: tmp[i][c]
+			run(k.Col, func(r, reg int) { read(r*k.S+c, reg) },
+				func(i, reg int) { w("\tVMOVUPS Z%d, %d(SP)", reg, 64*(i*k.S+c)) })
+		}
+		for i := 0; i < I; i++ { // along each row
+			run(k.Row, func(c, reg int) { w("\tVMOVUPS %d(SP), Z%d", 64*(i*k.S+c), reg) },
+				func(j, reg int) { write(i*J+j, reg) })
+		}
 	}
 	w("\tADDQ R13, SI")
 	w("\tADDQ R12, DI")
 	w("\tDECQ CX")
-	w("\tJNZ wino%sloop", k.Name)
-	w("wino%sdone:", k.Name)
+	w("\tJNZ %sloop", fn)
+	w("%sdone:", fn)
 	w("\tVZEROUPPER")
 	w("\tRET")
+}
+
+// program writes the code of t on vector registers v0..v(nvals−1) (prefix v), with its inputs
+// read by load(i, reg) and its outputs written by store(j, reg); mul gives a multiplier's
+// operand. Each value lives in a register from its op to its last use.
+func program(w func(string, ...any), t *wino.T1, nvals int, v string, mul func(float32) string, load func(i, reg int), store func(j, reg int)) {
+	last := make([]int, t.Values()) // the last op (or len(Ops) for outputs) using each value
+	for i := range last {
+		last[i] = -1
+	}
+	for o, op := range t.Ops {
+		last[op.A] = o
+		if op.Kind != '*' {
+			last[op.B] = o
+		}
+	}
+	for _, x := range t.Out {
+		last[x] = len(t.Ops)
+	}
+	r := newRegs(nvals)
+	reg := make([]int, t.Values())
+	for i := 0; i < t.In; i++ {
+		reg[i] = r.get()
+		load(i, reg[i])
+	}
+	for i := 0; i < t.In; i++ {
+		if last[i] < 0 {
+			r.put(reg[i])
+		}
+	}
+	for o, op := range t.Ops {
+		a := reg[op.A]
+		var ins string
+		switch op.Kind {
+		case '+':
+			ins = fmt.Sprintf("VADDPS %s%d, %s%d", v, reg[op.B], v, a)
+		case '-':
+			ins = fmt.Sprintf("VSUBPS %s%d, %s%d", v, reg[op.B], v, a)
+		default:
+			ins = fmt.Sprintf("VMULPS %s, %s%d", mul(op.C), v, a)
+		}
+		for _, u := range []int{op.A, op.B} {
+			if (u == op.A || op.Kind != '*') && last[u] == o {
+				r.put(reg[u])
+				last[u] = -2 // released once
+			}
+		}
+		d := t.In + o
+		reg[d] = r.get()
+		w("\t%s, %s%d", ins, v, reg[d])
+		if last[d] < 0 {
+			r.put(reg[d])
+		}
+	}
+	for j, x := range t.Out {
+		store(j, reg[x])
+	}
+}
+
+// genAVX2Body writes the AVX2 code of one item: each half of the 16 lanes computed in turn (8
+// lanes a vector), its outputs kept in the frame from byte outs on, then the outputs written
+// value by value, lanes 0 to 15 in order, as the AVX-512 code and the portable code write them
+// (so that additions into shared elements happen in the same order). Scatters are scalar
+// stores of the lanes whose mask bit is set.
+func genAVX2Body(w func(string, ...any), k *wino.Kernel, fn string, outs int, run func(t *wino.T1, load func(i, reg int), store func(j, reg int))) {
+	I, J := len(k.Col.Out), len(k.Row.Out)
+	nout := I * J
+	out := func(h, v int) int { return outs + 32*(h*nout+v) }
+	for h := 0; h < 2; h++ {
+		w("\tVMOVDQU %d(R8), Y15", 32*h)
+		read := func(idx, reg int) {
+			w("\tMOVQ %d(R11), AX", 8*idx)
+			if k.Src == 'l' {
+				w("\tVMOVUPS %d(SI)(AX*1), Y%d", 32*h, reg)
+				return
+			}
+			w("\tLEAQ (SI)(AX*1), BX")
+			w("\tVPXOR Y%d, Y%d, Y%d", reg, reg, reg)
+			w("\tMOVWLZX %d(R9), DX", 2*idx)
+			if h == 1 {
+				w("\tSHRL $8, DX")
+			}
+			w("\tVMOVD DX, X14") // VEX encodings only: no SSE/AVX transitions
+			w("\tVPBROADCASTD X14, Y14")
+			w("\tVPAND winolanebit<>(SB), Y14, Y14")
+			w("\tVPCMPEQD winolanebit<>(SB), Y14, Y14")
+			w("\tVGATHERDPS Y14, (BX)(Y15*4), Y%d", reg)
+		}
+		for c := 0; c < k.S; c++ { // down each column: tmp[i][c]
+			run(k.Col, func(r, reg int) { read(r*k.S+c, reg) },
+				func(i, reg int) { w("\tVMOVUPS Y%d, %d(SP)", reg, 32*(i*k.S+c)) })
+		}
+		for i := 0; i < I; i++ { // along each row
+			run(k.Row, func(c, reg int) { w("\tVMOVUPS %d(SP), Y%d", 32*(i*k.S+c), reg) },
+				func(j, reg int) { w("\tVMOVUPS Y%d, %d(SP)", reg, out(h, i*J+j)) })
+		}
+	}
+	label := 0
+	for v := 0; v < nout; v++ {
+		w("\tMOVQ %d(R10), AX", 8*v)
+		if k.Dst == 's' {
+			for h := 0; h < 2; h++ {
+				w("\tVMOVUPS %d(SP), Y0", out(h, v))
+				w("\tVMOVUPS Y0, %d(DI)(AX*1)", 32*h)
+			}
+			continue
+		}
+		w("\tLEAQ (DI)(AX*1), BX")
+		w("\tMOVWLZX %d(R9), DX", 2*v)
+		for l := 0; l < 16; l++ {
+			label++
+			skip := fmt.Sprintf("%sskip%d", fn, label)
+			x := out(l/8, v) + 4*(l%8)
+			w("\tBTL $%d, DX", l)
+			w("\tJCC %s", skip)
+			w("\tMOVLQSX %d(R8), R14", 4*l)
+			if k.Dst == 'c' {
+				w("\tMOVL %d(SP), AX", x)
+				w("\tMOVL AX, (BX)(R14*4)")
+			} else {
+				w("\tVMOVSS (BX)(R14*4), X13")
+				w("\tVADDSS %d(SP), X13, X13", x)
+				w("\tVMOVSS X13, (BX)(R14*4)")
+			}
+			w("%s:", skip)
+		}
+	}
 }

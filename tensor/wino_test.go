@@ -182,28 +182,6 @@ func TestWinoMath(t *testing.T) {
 	}
 }
 
-// TestWinoAsm checks the AVX-512 transforms against the portable ones, bit for bit, with
-// random masks (masked lanes neither read nor written).
-func TestWinoAsm(t *testing.T) {
-	if !hasAVX512 {
-		t.Skip("no AVX-512 on this CPU: the portable transforms are the only ones")
-	}
-	rng := rand.New(rand.NewPCG(5, 6))
-	for kind := WinoInput; kind <= WinoWeightsGrad; kind++ {
-		for trial := 0; trial < 4; trial++ {
-			c := newWinoCase(kind, rng, trial == 0)
-			a, b := append([]float32(nil), c.dst...), append([]float32(nil), c.dst...)
-			c.run(a, true)
-			c.run(b, false)
-			for i := range a {
-				if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-					t.Fatalf("kind %d trial %d: element %d: asm %g, Go %g", kind, trial, i, a[i], b[i])
-				}
-			}
-		}
-	}
-}
-
 // TestWinoBounds checks that an access outside the slices panics instead of running.
 func TestWinoBounds(t *testing.T) {
 	c := newWinoCase(WinoInput, rand.New(rand.NewPCG(1, 1)), true)

@@ -38,7 +38,7 @@ func (f *imageFlags) registerData(fl *pflag.FlagSet) {
 // registerModel defines --depth.
 func (f *imageFlags) registerModel(fl *pflag.FlagSet) {
 	fl.IntVar(&f.depth, "depth", 16, "wrn: depth 6n+4 (WideResNet-depth-width: 16, 22, 28, ...); resnet: depth 6·blocks+2 instead of --blocks (20, 32, 44, ...)")
-	fl.StringVar(&f.conv, "conv", "direct", "cnn, resnet, wrn: 3×3 stride-1 convolutions as direct (im2col GEMM) or winograd (F(4×4,3×3) where there are at least 16 input channels: a quarter of the multiplies; values differ by rounding, about 1e-5 relative; fastest with AVX-512)")
+	fl.StringVar(&f.conv, "conv", "direct", "cnn, resnet, wrn: 3×3 stride-1 convolutions as direct (im2col GEMM) or winograd (F(4×4,3×3) where there are at least 16 input channels: a quarter of the multiplies; values differ by rounding, about 1e-5 relative; AVX-512 or AVX2 tile transforms)")
 }
 
 // hasTestSet reports whether the data spec names a data set with its own test set, for which
