@@ -25,7 +25,6 @@ var winoISA = func() string {
 
 var winoAsm = winoISA != ""
 
-
 //go:noescape
 func winoInput(dst, src *float32, idx *int32, mask *uint16, dstOff, srcOff *int, n, dstStep, srcStep int)
 
