@@ -181,7 +181,8 @@ func testFused(t *testing.T, m *Model, build func() *Model) {
 
 // TestConvThreads: the gradients of the convolutional models are bit-identical on 1, 2, 3 and
 // 7 threads (the weight gradient's chunk grouping depends on the batch size only), for batch
-// sizes that give uneven chunks and groups.
+// sizes that give uneven chunks and groups, with the direct convolutions and with the Winograd
+// ones.
 func TestConvThreads(t *testing.T) {
 	for _, spec := range []Spec{
 		{Model: "cnn", Input: []int{1, 12, 12}, Outputs: 4, Loss: "ce"},

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/samgo/sam/param"
-	"github.com/samgo/sam/tensor"
 )
 
 // TestWinogradGradients: finite-difference checks of Winograd convolutions, with and without
@@ -115,51 +114,7 @@ func TestWinogradMatchesDirect(t *testing.T) {
 	}
 }
 
-// TestWinogradThreads: Winograd models give the same gradient bits on 1, 2, 3 and 7 threads
-// (the CNN's with the convolution, ReLU and pooling fused).
-func TestWinogradThreads(t *testing.T) {
-	defer lowerWinoMin()()
-	for _, spec := range []Spec{
-		{Model: "resnet", Input: []int{3, 12, 12}, Outputs: 4, Loss: "ce", Conv: "winograd"},
-		{Model: "wrn", Input: []int{3, 8, 8}, Outputs: 4, Loss: "ce", Depth: 10, Width: 1, Conv: "winograd"},
-		{Model: "cnn", Input: []int{1, 12, 12}, Outputs: 4, Loss: "ce", Conv: "winograd"},
-	} {
-		for _, n := range []int{1, 37} {
-			var ref []float32
-			for _, th := range []int{1, 2, 3, 7} {
-				old := tensor.SetThreads(th)
-				m, err := Build(spec)
-				if err != nil {
-					t.Fatal(err)
-				}
-				w, _ := m.Init("default", 3)
-				x, labels := randomBatch(m, n, uint64(n))
-				g := make([]float32, len(w))
-				m.Grad(&Ctx{Train: true}, w, g, x, n, Target{Labels: labels})
-				tensor.SetThreads(old)
-				if ref == nil {
-					ref = g
-					direct := spec
-					direct.Conv = ""
-					md, _ := Build(direct)
-					gd := make([]float32, len(w))
-					md.Grad(&Ctx{Train: true}, w, gd, x, n, Target{Labels: labels})
-					if slices.Equal(gd, g) {
-						t.Fatalf("%s: the direct convolution's gradient: Winograd did not run", spec.Model)
-					}
-					continue
-				}
-				for i := range g {
-					if math.Float32bits(g[i]) != math.Float32bits(ref[i]) {
-						t.Fatalf("%s n=%d: %d threads: gradient %d = %v, 1 thread %v", spec.Model, n, th, i, g[i], ref[i])
-					}
-				}
-			}
-		}
-	}
-}
-
-// TestWinogradModelGradient: a Winograd WideResNet's and ResNet's gradients are the direct
+// TestWinogradModelGradient: a Winograd WideResNet's, ResNet's and CNN's gradients are the direct
 // convolution's (which TestModelGradients checks by finite differences) up to rounding. The
 // finite-difference check itself is not used on the WideResNet: on the 8×8 images that keep it
 // fast (BatchNorm over 2×2 maps of 6 examples) its loss has ReLU kinks within 1e-4 of the point
@@ -170,6 +125,7 @@ func TestWinogradModelGradient(t *testing.T) {
 	for _, spec := range []Spec{
 		{Model: "wrn", Depth: 10, Width: 2, Input: []int{3, 12, 12}, Outputs: 4, Loss: "ce"},
 		{Model: "resnet", Input: []int{2, 14, 14}, Outputs: 4, Loss: "ce"},
+		{Model: "cnn", Input: []int{1, 12, 12}, Outputs: 4, Loss: "ce"}, // conv, ReLU and pooling fused
 	} {
 		grad := func(conv string) []float32 {
 			s := spec
