@@ -18,7 +18,10 @@
 //
 // The main entry points: Gemm (C = α·op(A)·op(B) + β·C, row-major, BLAS sgemm semantics),
 // Parallel and SetThreads, the vector helpers Axpy, AddScaled, Scale, Dot64, SumSq64, Finite
-// and AdamStep, Bernoulli (ESAM's seeded masks) and MaxPool2.
+// and AdamStep, Bernoulli (ESAM's seeded masks), MaxPool2, and WinoTransform, the tile
+// transforms of the Winograd convolution F(4×4, 3×3) (generated AVX-512 and AVX2 code and a
+// portable version, all with the same bits; SAM_WINO_ISA=avx2 picks the AVX2 code on an
+// AVX-512 CPU).
 //
 //	// C (2×2) = A (2×3) · B (3×2)
 //	tensor.Gemm(false, false, 2, 2, 3, 1, a, 3, b, 2, 0, c, 2)
