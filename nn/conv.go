@@ -38,10 +38,11 @@ type Conv2D struct {
 	x, xk           []float32 // the last input (not owned), or its kept rows (KeepRows)
 	y, dx           []float32
 	n               int
-	relu            bool           // the last forward applied a ReLU (Model.fused)
-	pool            *Pool2D        // the last forward pooled its output with this layer (Model.fused)
-	yb, yk          []float32      // relu: the outputs that Backward masks with: y (or pool's), or the kept rows
-	pw              tensor.PackedA // W (forward) or Wᵀ (backward), packed once per call
+	relu            bool                // the last forward applied a ReLU (Model.fused)
+	pool            *Pool2D             // the last forward pooled its output with this layer (Model.fused)
+	yb, yk          []float32           // relu: the outputs that Backward masks with: y (or pool's), or the kept rows
+	pw              tensor.PackedA      // W (forward) or Wᵀ (backward), packed once per call
+	wtab            map[int][]winoLanes // Winograd lane tables by examples per chunk (laneTables)
 }
 
 // Build implements Layer.
@@ -58,7 +59,7 @@ func (l *Conv2D) Build(lay *param.Layout, name string, in []int) ([]int, error) 
 	if l.K <= 0 || l.oh <= 0 || l.ow <= 0 {
 		return nil, fmt.Errorf("model: %s: kernel %d does not fit input %v", name, l.K, in)
 	}
-	l.vcols = nil
+	l.vcols, l.wtab = nil, nil
 	for kj := 0; kj < l.K; kj++ { // validCols of every tap column, computed once
 		lo, hi := l.validCols(kj)
 		l.vcols = append(l.vcols, [2]int{lo, hi})

@@ -56,7 +56,6 @@ type winoLanes struct {
 	in, out   [tensor.WinoLanes]int32 // element offsets of lane l's tile: input (−1, −1) corner; output corner
 	inMask    [36]uint16              // input tile value (r,s) inside the image (and the lane a tile)
 	outMask   [16]uint16              // output tile value (a,b) inside the image
-	outGMask  [16]uint16
 	inOffs    [36]int // (r,s) ↦ r·W + s
 	outOffs   [16]int // (a,b) ↦ a·OW + b
 	tilesUsed int
@@ -105,7 +104,32 @@ func (l *Conv2D) lanes(t *winoLanes, g *winoGeom, grp, ne int) {
 			}
 		}
 	}
-	t.outGMask = t.outMask
+}
+
+// laneTables returns the lane tables of the groups of a chunk of ne examples, computed once per
+// layer and chunk size (the layer keeps them; callers fetch them before their parallel work).
+func (l *Conv2D) laneTables(g *winoGeom, ne int) []winoLanes {
+	if tab, ok := l.wtab[ne]; ok {
+		return tab
+	}
+	if l.wtab == nil {
+		l.wtab = map[int][]winoLanes{}
+	}
+	tab := make([]winoLanes, (ne*g.tpi+tensor.WinoLanes-1)/tensor.WinoLanes)
+	for grp := range tab {
+		l.lanes(&tab[grp], g, grp, ne)
+	}
+	l.wtab[ne] = tab
+	return tab
+}
+
+// chunkTables returns the lane tables of chunk ci of n examples from those of full chunks
+// and of the last one.
+func (g *winoGeom) chunkTables(ci, n int, full, last []winoLanes) []winoLanes {
+	if (ci+1)*g.per > n {
+		return last
+	}
+	return full
 }
 
 // winoWeights writes the transformed weights U (36 rows of Out·C, row length g.ldu) of w.
@@ -171,11 +195,12 @@ func (l *Conv2D) winoPack(pk *[36]tensor.PackedA, u, w []float32, g *winoGeom, t
 // winoPacks holds the 36 packed U_ξ (or U_ξᵀ) of a call; shared by all layers, like the scratch.
 var winoPackPool = sync.Pool{New: func() any { return new([36]tensor.PackedA) }}
 
-// winoInput writes the transformed tiles V (36 rows of C·ld) of the ne examples at x.
-func (l *Conv2D) winoInput(v, x []float32, g *winoGeom, ne int, t *winoLanes) {
+// winoInput writes the transformed tiles V (36 rows of C·ld) of the examples at x, a chunk with
+// lane tables tab.
+func (l *Conv2D) winoInput(v, x []float32, g *winoGeom, tab []winoLanes) {
 	var dst [36]int
-	for grp := 0; grp*tensor.WinoLanes < ne*g.tpi; grp++ {
-		l.lanes(t, g, grp, ne)
+	for grp := range tab {
+		t := &tab[grp]
 		for xi := range dst {
 			dst[xi] = xi*l.c*g.ld + grp*tensor.WinoLanes
 		}
@@ -214,15 +239,16 @@ func (l *Conv2D) winoForward(w, x []float32, n int, relu bool, pool *Pool2D) []f
 		b = l.B.Of(w)
 	}
 	chunks := (n + g.per - 1) / g.per
+	full, last := l.laneTables(&g, g.per), l.laneTables(&g, n-(chunks-1)*g.per)
 	tensor.ParallelSlots(chunks, 1, func(slot, lo, hi int) {
 		buf := work[slot*per : (slot+1)*per]
 		v, m := buf[:36*l.c*g.ld], buf[36*l.c*g.ld:36*(l.c+l.Out)*g.ld]
-		var t winoLanes
 		for ci := lo; ci < hi; ci++ {
 			e0, e1 := ci*g.per, min((ci+1)*g.per, n)
 			ne := e1 - e0
 			cols := ne * g.tpi
-			l.winoInput(v, x[e0*in:e1*in], &g, ne, &t)
+			tab := g.chunkTables(ci, n, full, last)
+			l.winoInput(v, x[e0*in:e1*in], &g, tab)
 			for xi := 0; xi < 36; xi++ {
 				tensor.GemmSerialPacked(&pk[xi], false, cols, 1, v[xi*l.c*g.ld:], g.ld, 0, m[xi*l.Out*g.ld:], g.ld)
 			}
@@ -234,8 +260,8 @@ func (l *Conv2D) winoForward(w, x []float32, n int, relu bool, pool *Pool2D) []f
 				y = l.y[e0*out : e1*out]
 			}
 			var src [36]int
-			for grp := 0; grp*tensor.WinoLanes < cols; grp++ {
-				l.lanes(&t, &g, grp, ne)
+			for grp := range tab {
+				t := &tab[grp]
 				for xi := range src {
 					src[xi] = xi*l.Out*g.ld + grp*tensor.WinoLanes
 				}
@@ -293,11 +319,11 @@ func (l *Conv2D) winoBackward(w, g []float32, dy []float32, n int, needDX bool) 
 		defer winoPackPool.Put(pk)
 		l.winoPack(pk, work, w, &geo, true) // U in the threads' space, before they use it
 	}
+	full, last := l.laneTables(&geo, geo.per), l.laneTables(&geo, n-(chunks-1)*geo.per)
 	tensor.ParallelSlots(groups, 1, func(slot, lo, hi int) {
 		buf := work[slot*per : (slot+1)*per]
 		v, z := buf[:36*l.c*geo.ld], buf[36*l.c*geo.ld:36*(l.c+l.Out)*geo.ld]
 		d := buf[36*(l.c+l.Out)*geo.ld:]
-		var t winoLanes
 		for gi := lo; gi < hi; gi++ {
 			part := parts[gi*psz : (gi+1)*psz]
 			du, gb := part[:36*geo.ldu], part[36*geo.ldu:]
@@ -306,6 +332,7 @@ func (l *Conv2D) winoBackward(w, g []float32, dy []float32, n int, needDX bool) 
 				e0, e1 := ci*geo.per, min((ci+1)*geo.per, n)
 				ne := e1 - e0
 				cols := ne * geo.tpi
+				tab := geo.chunkTables(ci, n, full, last)
 				// The output gradient: dy itself, or (ReLU, pooling) what reaches the output in d.
 				var dc []float32
 				if l.relu || l.pool != nil {
@@ -322,14 +349,14 @@ func (l *Conv2D) winoBackward(w, g []float32, dy []float32, n int, needDX bool) 
 					}
 				}
 				var dst [36]int
-				for grp := 0; grp*tensor.WinoLanes < cols; grp++ {
-					l.lanes(&t, &geo, grp, ne)
+				for grp := range tab {
+					t := &tab[grp]
 					for xi := range dst {
 						dst[xi] = xi*l.Out*geo.ld + grp*tensor.WinoLanes
 					}
-					tensor.WinoTransform(tensor.WinoOutputGrad, z, dc, &t.out, t.outGMask[:], dst[:], t.outOffs[:], l.Out, geo.ld, p)
+					tensor.WinoTransform(tensor.WinoOutputGrad, z, dc, &t.out, t.outMask[:], dst[:], t.outOffs[:], l.Out, geo.ld, p)
 				}
-				l.winoInput(v, l.x[e0*in:e1*in], &geo, ne, &t)
+				l.winoInput(v, l.x[e0*in:e1*in], &geo, tab)
 				beta := float32(1)
 				if ci == gi*cpg {
 					beta = 0
@@ -347,8 +374,8 @@ func (l *Conv2D) winoBackward(w, g []float32, dy []float32, n int, needDX bool) 
 				dx := l.dx[e0*in : e1*in]
 				clear(dx)
 				var src [36]int
-				for grp := 0; grp*tensor.WinoLanes < cols; grp++ {
-					l.lanes(&t, &geo, grp, ne)
+				for grp := range tab {
+					t := &tab[grp]
 					for xi := range src {
 						src[xi] = xi*l.c*geo.ld + grp*tensor.WinoLanes
 					}
