@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync"
+	"unsafe"
 
 	"github.com/samgo/sam/param"
 	"github.com/samgo/sam/tensor"
@@ -200,6 +201,10 @@ func (l *Conv2D) tapShift(k int) (phase, shift int) {
 // (split false) writes them back into x.
 func (l *Conv2D) phases(x, ph []float32, split bool) {
 	s, p := l.Stride, l.oh*l.ow
+	if s == 2 {
+		l.phases2(x, ph, split)
+		return
+	}
 	for ch := 0; ch < l.c; ch++ {
 		img := x[ch*l.h*l.w : (ch+1)*l.h*l.w]
 		for a := 0; a < s; a++ {
@@ -217,6 +222,33 @@ func (l *Conv2D) phases(x, ph []float32, split bool) {
 					for oj, v := range d {
 						row[oj*s] = v
 					}
+				}
+			}
+		}
+	}
+}
+
+// phases2 is phases for stride 2: each input row, read as ow pairs, goes to its two phases'
+// rows at once.
+func (l *Conv2D) phases2(x, ph []float32, split bool) {
+	p, ow := l.oh*l.ow, l.ow
+	for ch := 0; ch < l.c; ch++ {
+		img := x[ch*l.h*l.w : (ch+1)*l.h*l.w]
+		for a := 0; a < 2; a++ {
+			even := ph[((ch*2+a)*2)*p : ((ch*2+a)*2+1)*p]
+			odd := ph[((ch*2+a)*2+1)*p : ((ch*2+a)*2+2)*p]
+			for oi := 0; oi < l.oh; oi++ {
+				row := img[(oi*2+a)*l.w:][:2*ow]
+				pairs := unsafe.Slice((*[2]float32)(unsafe.Pointer(&row[0])), ow)
+				e, o := even[oi*ow:][:ow], odd[oi*ow:][:ow]
+				if split {
+					for j, pr := range pairs {
+						e[j], o[j] = pr[0], pr[1]
+					}
+					continue
+				}
+				for j := range pairs {
+					pairs[j] = [2]float32{e[j], o[j]}
 				}
 			}
 		}
