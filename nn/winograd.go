@@ -56,8 +56,8 @@ type winoLanes struct {
 	in, out   [tensor.WinoLanes]int32 // element offsets of lane l's tile: input (−1, −1) corner; output corner
 	inMask    [36]uint16              // input tile value (r,s) inside the image (and the lane a tile)
 	outMask   [16]uint16              // output tile value (a,b) inside the image
-	inOffs    [36]int // (r,s) ↦ r·W + s
-	outOffs   [16]int // (a,b) ↦ a·OW + b
+	inOffs    [36]int                 // (r,s) ↦ r·W + s
+	outOffs   [16]int                 // (a,b) ↦ a·OW + b
 	tilesUsed int
 }
 
