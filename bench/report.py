@@ -161,8 +161,9 @@ for model, title in MODELS:
             pct(r1.get("roofline_frac", nan) if r1 else nan), pct(r2.get("roofline_frac", nan) if r2 else nan)))
 if group("gowino"):
     print("\nWith `--conv winograd` the 3×3 stride-1 convolutions with at least 16 input channels (not the stems) run as "
-          "Winograd F(4×4, 3×3), a quarter of the multiplies (the CNN's second one with its ReLU and pooling fused); gflops "
-          "and the roofline column still count the direct convolution's work, so they read as the direct-equivalent rate.")
+          "Winograd F(4×4, 3×3), a quarter of the multiplies (the CNN's second one with its ReLU and pooling fused), with the "
+          "%s tile transforms; gflops and the roofline column still count the direct convolution's work, so they read as "
+          "the direct-equivalent rate." % ("AVX-512" if host["avx512"] else "AVX2"))
 for model, _ in MODELS:
     ng, nt = params("go", model=model), params("torch", model=model)
     if ng and nt and ng != nt:
