@@ -18,7 +18,8 @@ import (
 // Layout: activations stay NCHW. A chunk is a few whole examples (at least 64 tiles); its tile
 // transforms (tensor.WinoTransform) gather the 6×6 tiles of 16 tiles at a time straight from the
 // images and write them as the rows of V_ξ, so no im2col matrix is built, and the output
-// transform scatters the 4×4 tiles straight into the output. Every chunk is computed by one
+// transform scatters the 4×4 tiles straight into the output (or, with a fused 2×2 max pooling,
+// into a per-thread buffer that is pooled at once). Every chunk is computed by one
 // thread in a fixed order and the weight gradient is summed in a grouping that depends on the
 // batch size only, so results do not depend on the thread count. The values differ from the
 // direct convolution's by rounding (about 1e-5 relative): the arithmetic is a different one.
@@ -29,7 +30,8 @@ import (
 // slightly faster. Tests lower it to check small layers.
 var winoMinChannels = 16
 
-// winograd reports whether the layer is computed as F(4×4, 3×3) when it is not pooled.
+// winograd reports whether the layer is computed as F(4×4, 3×3) (with its fused ReLU and pooling,
+// if any).
 func (l *Conv2D) winograd() bool {
 	return l.Winograd && l.K == 3 && l.Stride == 1 && l.Pad == 1 && l.same() && l.c >= winoMinChannels
 }
