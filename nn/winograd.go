@@ -40,7 +40,7 @@ func (l *Conv2D) winograd() bool {
 type winoGeom struct {
 	th, tw, tpi int // tile rows and columns per example, tiles per example
 	per         int // examples per chunk
-	ld          int // row length of V, M and Z: per·tpi rounded up to 16
+	ld          int // row length of V, M and Z: per·tpi rounded up to 32 (a whole number of B panels)
 	ldu         int // row length of U: Out·C rounded up to 16
 }
 
@@ -48,7 +48,7 @@ func (l *Conv2D) winoGeom(n int) winoGeom {
 	g := winoGeom{th: (l.oh + 3) / 4, tw: (l.ow + 3) / 4}
 	g.tpi = g.th * g.tw
 	g.per = min(n, max(1, (64+g.tpi-1)/g.tpi))
-	g.ld = (g.per*g.tpi + 15) &^ 15
+	g.ld = (g.per*g.tpi + 31) &^ 31
 	g.ldu = (l.Out*l.c + 15) &^ 15
 	return g
 }
@@ -197,18 +197,26 @@ func (l *Conv2D) winoPack(pk *[36]tensor.PackedA, u, w []float32, g *winoGeom, t
 // winoPacks holds the 36 packed U_ξ (or U_ξᵀ) of a call; shared by all layers, like the scratch.
 var winoPackPool = sync.Pool{New: func() any { return new([36]tensor.PackedA) }}
 
-// winoInput writes the transformed tiles V (36 rows of C·ld) of the examples at x, a chunk with
-// lane tables tab.
-func (l *Conv2D) winoInput(v, x []float32, g *winoGeom, tab []winoLanes) {
+// winoInput writes the transformed tiles V_ξ ([C, tiles], C·ld floats each) of the examples at
+// x, a chunk with lane tables tab: as rows of ld (nr = 0), or as the GEMM's B panels of nr
+// columns (tensor.GemmSerialPanels).
+func (l *Conv2D) winoInput(v, x []float32, g *winoGeom, tab []winoLanes, nr int) {
 	var dst [36]int
+	step := g.ld
+	if nr > 0 {
+		step = nr
+	}
 	for grp := range tab {
 		t := &tab[grp]
+		col := grp * tensor.WinoLanes
 		for xi := range dst {
-			dst[xi] = xi*l.c*g.ld + grp*tensor.WinoLanes
+			if dst[xi] = xi*l.c*g.ld + col; nr > 0 {
+				dst[xi] = xi*l.c*g.ld + col/nr*l.c*nr + col%nr
+			}
 		}
 		// A lane's corner offset lies a row and a column before its tile's first pixel (it
 		// may be negative); every unmasked value's offset is inside the images.
-		tensor.WinoTransform(tensor.WinoInput, v, x, &t.in, t.inMask[:], dst[:], t.inOffs[:], l.c, g.ld, l.h*l.w)
+		tensor.WinoTransform(tensor.WinoInput, v, x, &t.in, t.inMask[:], dst[:], t.inOffs[:], l.c, step, l.h*l.w)
 	}
 }
 
@@ -242,6 +250,10 @@ func (l *Conv2D) winoForward(w, x []float32, n int, relu bool, pool *Pool2D) []f
 	}
 	chunks := (n + g.per - 1) / g.per
 	full, last := l.laneTables(&g, g.per), l.laneTables(&g, n-(chunks-1)*g.per)
+	nr, kmax := tensor.PanelWidth(l.Out)
+	if nr%tensor.WinoLanes != 0 || l.c > kmax {
+		nr = 0 // the portable kernel's panels, or C beyond one k-block: rows, packed by the GEMM
+	}
 	tensor.ParallelSlots(chunks, 1, func(slot, lo, hi int) {
 		buf := work[slot*per : (slot+1)*per]
 		v, m := buf[:36*l.c*g.ld], buf[36*l.c*g.ld:36*(l.c+l.Out)*g.ld]
@@ -250,9 +262,13 @@ func (l *Conv2D) winoForward(w, x []float32, n int, relu bool, pool *Pool2D) []f
 			ne := e1 - e0
 			cols := ne * g.tpi
 			tab := g.chunkTables(ci, n, full, last)
-			l.winoInput(v, x[e0*in:e1*in], &g, tab)
+			l.winoInput(v, x[e0*in:e1*in], &g, tab, nr)
 			for xi := 0; xi < 36; xi++ {
-				tensor.GemmSerialPacked(&pk[xi], false, cols, 1, v[xi*l.c*g.ld:], g.ld, 0, m[xi*l.Out*g.ld:], g.ld)
+				if nr > 0 { // V_ξ written as B panels: no packing
+					tensor.GemmSerialPanels(&pk[xi], v[xi*l.c*g.ld:(xi+1)*l.c*g.ld], cols, 0, m[xi*l.Out*g.ld:], g.ld)
+				} else {
+					tensor.GemmSerialPacked(&pk[xi], false, cols, 1, v[xi*l.c*g.ld:], g.ld, 0, m[xi*l.Out*g.ld:], g.ld)
+				}
 			}
 			var y, yp []float32
 			if pool != nil {
@@ -358,7 +374,7 @@ func (l *Conv2D) winoBackward(w, g []float32, dy []float32, n int, needDX bool) 
 					}
 					tensor.WinoTransform(tensor.WinoOutputGrad, z, dc, &t.out, t.outMask[:], dst[:], t.outOffs[:], l.Out, geo.ld, p)
 				}
-				l.winoInput(v, l.x[e0*in:e1*in], &geo, tab)
+				l.winoInput(v, l.x[e0*in:e1*in], &geo, tab, 0)
 				beta := float32(1)
 				if ci == gi*cpg {
 					beta = 0

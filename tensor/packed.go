@@ -1,6 +1,9 @@
 package tensor
 
-import "unsafe"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // PackedA is op(A) of a product packed once for the micro-kernel, for callers that multiply the
 // same matrix by many others (a convolution's weights by every example's columns). Products
@@ -125,6 +128,65 @@ func GemmSerialPacked(p *PackedA, transB bool, n int, alpha float32, b []float32
 				g.compute(0, t)
 			}
 		}
+	}
+	*g = gemmJob{}
+	gemmJobPool.Put(g)
+	workspacePool.Put(ws)
+}
+
+// PanelWidth returns the column width nr of the B panels that GemmSerialPanels reads for
+// products with m rows packed by PackedA, and the most k it takes (one k-block); a caller
+// writes panel j as k rows of nr floats, columns j·nr…(j+1)·nr−1 of B.
+func PanelWidth(m int) (nr, kmax int) {
+	kern := kernelFor(m)
+	kc := kern.kc
+	if kc <= 0 {
+		kc = kcMax
+	}
+	return kern.nr, kc
+}
+
+// GemmSerialPanels computes C = A·B + beta·C (m×n) on the calling goroutine, with A packed by
+// p.Pack (m×k, k at most PanelWidth's kmax) and B (k×n) already in panels: bp holds
+// ⌈n/nr⌉ panels of k·nr floats, panel j's row q being B[q][j·nr…j·nr+nr−1] (entries past n
+// are read and ignored). It gives GemmSerialPacked's bits for products it does not send to its
+// small-product path, and it skips packing B.
+func GemmSerialPanels(p *PackedA, bp []float32, n int, beta float32, c []float32, ldc int) {
+	m, k := p.m, p.k
+	checkMatrix("C", m, n, c, ldc)
+	if p.kern.name != kernelFor(m).name {
+		panic("tensor: GemmSerialPanels: the micro-kernel changed since Pack")
+	}
+	kern := p.kern
+	mr, nr := kern.mr, kern.nr
+	if k > p.kc {
+		panic(fmt.Sprintf("tensor: GemmSerialPanels: k = %d exceeds one k-block (%d)", k, p.kc))
+	}
+	panB := ceilDiv(n, nr)
+	if len(bp) < panB*nr*k {
+		panic(fmt.Sprintf("tensor: GemmSerialPanels: %d panel floats, want %d", len(bp), panB*nr*k))
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	ws := workspacePool.Get().(*workspace)
+	if cap(ws.buf) < mr*nr {
+		ws.buf = make([]float32, mr*nr)
+	}
+	g := gemmJobPool.Get().(*gemmJob)
+	*g = gemmJob{
+		kern: kern, c: c, ldc: ldc, alpha: 1, beta: beta,
+		bufA: p.buf[p.offsets[0]:], bufB: bp[:panB*nr*k],
+		scratch: ws.buf[:mr*nr],
+		ic:      0, mb: m, jc: 0, nb: n, pc: 0, kb: k,
+		panA: ceilDiv(m, mr), panB: panB, rowG: ceilDiv(m, mr), colG: 1, nColG: panB,
+	}
+	for t := 0; t < panB; t++ {
+		g.compute(0, t)
 	}
 	*g = gemmJob{}
 	gemmJobPool.Put(g)
