@@ -108,6 +108,14 @@ func (l *Conv2D) lanes(t *winoLanes, g *winoGeom, grp, ne int) {
 	}
 }
 
+// rowOffsets writes into o where lane group grp starts in each of the 36 matrices of rows×ld (rows
+// C or Out): the offsets of a chunk's V, M or Z for the transforms.
+func (g *winoGeom) rowOffsets(o *[36]int, rows, grp int) {
+	for xi := range o {
+		o[xi] = xi*rows*g.ld + grp*tensor.WinoLanes
+	}
+}
+
 // laneTables returns the lane tables of the groups of a chunk of ne examples, computed once per
 // layer and chunk size (the layer keeps them; callers fetch them before their parallel work).
 func (l *Conv2D) laneTables(g *winoGeom, ne int) []winoLanes {
@@ -208,9 +216,9 @@ func (l *Conv2D) winoInput(v, x []float32, g *winoGeom, tab []winoLanes, nr int)
 	}
 	for grp := range tab {
 		t := &tab[grp]
-		col := grp * tensor.WinoLanes
-		for xi := range dst {
-			if dst[xi] = xi*l.c*g.ld + col; nr > 0 {
+		g.rowOffsets(&dst, l.c, grp)
+		if col := grp * tensor.WinoLanes; nr > 0 {
+			for xi := range dst {
 				dst[xi] = xi*l.c*g.ld + col/nr*l.c*nr + col%nr
 			}
 		}
@@ -280,9 +288,7 @@ func (l *Conv2D) winoForward(w, x []float32, n int, relu bool, pool *Pool2D) []f
 			var src [36]int
 			for grp := range tab {
 				t := &tab[grp]
-				for xi := range src {
-					src[xi] = xi*l.Out*g.ld + grp*tensor.WinoLanes
-				}
+				g.rowOffsets(&src, l.Out, grp)
 				tensor.WinoTransform(tensor.WinoOutput, y, m, &t.out, t.outMask[:], t.outOffs[:], src[:], l.Out, p, g.ld)
 			}
 			if b != nil || relu {
@@ -369,9 +375,7 @@ func (l *Conv2D) winoBackward(w, g []float32, dy []float32, n int, needDX bool) 
 				var dst [36]int
 				for grp := range tab {
 					t := &tab[grp]
-					for xi := range dst {
-						dst[xi] = xi*l.Out*geo.ld + grp*tensor.WinoLanes
-					}
+					geo.rowOffsets(&dst, l.Out, grp)
 					tensor.WinoTransform(tensor.WinoOutputGrad, z, dc, &t.out, t.outMask[:], dst[:], t.outOffs[:], l.Out, geo.ld, p)
 				}
 				l.winoInput(v, l.x[e0*in:e1*in], &geo, tab, 0)
@@ -394,9 +398,7 @@ func (l *Conv2D) winoBackward(w, g []float32, dy []float32, n int, needDX bool) 
 				var src [36]int
 				for grp := range tab {
 					t := &tab[grp]
-					for xi := range src {
-						src[xi] = xi*l.c*geo.ld + grp*tensor.WinoLanes
-					}
+					geo.rowOffsets(&src, l.c, grp)
 					tensor.WinoTransform(tensor.WinoInputGrad, dx, v, &t.in, t.inMask[:], t.inOffs[:], src[:], l.c, l.h*l.w, geo.ld)
 				}
 			}
