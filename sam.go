@@ -60,6 +60,7 @@ type Step struct {
 	// first, when set, combines the first pass's gradient and loss across data-parallel
 	// workers (see Optimizer.SetReduce).
 	first Reduce
+	forks []Loss // Optimizer.SetForks
 }
 
 // Grad evaluates the first pass on examples [lo,hi) at w into g and returns its loss.
@@ -150,6 +151,14 @@ func (o *Optimizer) SetReduce(final, first Reduce) error {
 	o.final, o.s.first = final, first
 	return nil
 }
+
+// SetForks gives the optimizer further evaluators of the loss that each Step is passed: the same
+// mini-batch and the same bits, each with its own workspace, safe to run at the same time as
+// that Loss and as each other on disjoint examples (nn.Model.Forks builds their models).
+// m-sharpness (--m) then evaluates up to tensor.Threads() of its chunks at once, each on one
+// thread (tensor.SetThreads(1) while they run), and returns the bits of the chunks evaluated
+// one after another. A data-parallel first pass (SetReduce) keeps them one after another.
+func (o *Optimizer) SetForks(forks []Loss) { o.s.forks = forks }
 
 // ErrNonFinite is returned (wrapped) by Step when the loss or gradient is NaN or infinite;
 // the parameters are then left as they were before the step.

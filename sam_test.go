@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"sync/atomic"
 	"testing"
 
 	"github.com/samgo/sam"
 	"github.com/samgo/sam/optim"
 	"github.com/samgo/sam/param"
+	"github.com/samgo/sam/tensor"
 )
 
 // quad is the loss of n examples l_i(w) = ½ Σ_j a_j (w_j − c_ij)², averaged over a chunk.
@@ -240,6 +242,102 @@ func TestMSharpness(t *testing.T) {
 	near(t, "w", w, want, 1e-6)
 	if len(q.calls) != 4 {
 		t.Fatalf("%d loss calls, want 4 (two per chunk)", len(q.calls))
+	}
+}
+
+// TestMSharpnessForks: m-sharpness with forks (SetForks) evaluates several chunks at once and
+// gives the bits of the chunks one after another, for any thread count; with one thread, or a
+// data-parallel first pass, the forks stay unused. The vector is long enough for the threaded
+// kernels to split it.
+func TestMSharpnessForks(t *testing.T) {
+	const d, n = 70001, 10 // m = 3: chunks of 3, 3, 3 and 1 examples
+	var layout param.Layout
+	layout.Add("w", param.Weight, d-1)
+	layout.Add("b", param.Bias, 1)
+	centre := func(i, j int) float32 { return float32(math.Sin(float64(i*7919+j)) * 0.5) }
+	// ½ Σ_j (1 + j mod 3)(w_j − c_ij)², mean over the chunk; pure, so safe on several goroutines.
+	pass := func(calls *atomic.Int64) sam.Loss {
+		return func(w, g []float32, lo, hi int, second bool) float64 {
+			calls.Add(1)
+			clear(g)
+			var l float64
+			for i := lo; i < hi; i++ {
+				for j := range g {
+					a := float32(1 + j%3)
+					e := w[j] - centre(i, j)
+					l += float64(0.5 * a * e * e)
+					g[j] += a * e / float32(hi-lo)
+				}
+			}
+			return l / float64(hi-lo)
+		}
+	}
+	run := func(cfg sam.Config, threads, forks int, reduce, window bool) ([]float32, []int64) {
+		defer tensor.SetThreads(tensor.SetThreads(threads))
+		if window { // one chunk per thread at a time: several windows of chunks per step
+			defer sam.SetForkWindow(sam.SetForkWindow(1))
+		}
+		o, err := sam.New(&optim.SGD{Momentum: 0.9}, &layout, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls := make([]atomic.Int64, forks+1)
+		var fs []sam.Loss
+		for i := range forks {
+			fs = append(fs, pass(&calls[i+1]))
+		}
+		o.SetForks(fs)
+		if reduce {
+			id := func(g []float32, l float64) float64 { return l }
+			if err := o.SetReduce(id, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w := make([]float32, d)
+		for j := range w {
+			w[j] = float32(math.Cos(float64(j)))
+		}
+		for range 3 {
+			if _, err := o.Step(w, n, pass(&calls[0]), 0.1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := make([]int64, len(calls))
+		for i := range calls {
+			got[i] = calls[i].Load()
+		}
+		return w, got
+	}
+	for name, cfg := range map[string]sam.Config{
+		"sam":           {Rho: 0.05, M: 3},
+		"asam ascent 2": {Rho: 0.5, M: 3, Adaptive: true, AscentSteps: 2},
+		"p=inf l2":      {Rho: 0.01, M: 3, P: math.Inf(1), L2: 1e-3},
+	} {
+		t.Run(name, func(t *testing.T) {
+			want, _ := run(cfg, 1, 0, false, false)
+			for _, c := range []struct {
+				threads, forks       int
+				reduce, window, used bool
+			}{{1, 3, false, false, false}, {2, 3, false, false, true}, {3, 3, false, false, true}, {4, 1, false, false, true},
+				{2, 3, false, true, true}, {3, 3, false, true, true}, {2, 3, true, false, false}} {
+				got, calls := run(cfg, c.threads, c.forks, c.reduce, c.window)
+				for j := range want {
+					if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+						t.Fatalf("%+v: w[%d] = %g, chunks one after another give %g", c, j, got[j], want[j])
+					}
+				}
+				var forked int64
+				for _, k := range calls[1:] {
+					forked += k
+				}
+				if used := forked > 0; used != c.used {
+					t.Fatalf("%+v: the forks made %d of the %d passes", c, forked, forked+calls[0])
+				}
+				if total := forked + calls[0]; total != 3*4*int64(1+max(cfg.AscentSteps, 1)) {
+					t.Fatalf("%+v: %d passes in 3 steps of 4 chunks", c, total)
+				}
+			}
+		})
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"github.com/samgo/sam/param"
@@ -281,4 +282,62 @@ func randomBatch(m *Model, n int, seed uint64) ([]float32, []int32) {
 		labels[i] = int32(rng.IntN(4))
 	}
 	return x, labels
+}
+
+// TestForks: the forks of a model without batch statistics or random draws evaluate disjoint
+// rows at the same time, each on its goroutine, with the model's own bits on those rows; models
+// with BatchNorm or dropout have none.
+func TestForks(t *testing.T) {
+	for _, spec := range []Spec{
+		{Model: "resnet", Input: []int{3, 8, 8}, Outputs: 4, Loss: "ce"},
+		{Model: "mlp", Input: []int{20}, Hidden: []int{16}, Outputs: 4, Loss: "ce", Dropout: 0.1},
+	} {
+		m, err := Build(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fs, err := m.Forks(2); fs != nil || err != nil {
+			t.Fatalf("%s: %d forks (%v), want none", m.Describe(), len(fs), err)
+		}
+	}
+	for _, spec := range []Spec{
+		{Model: "mlp", Input: []int{20}, Hidden: []int{16, 8}, Outputs: 4, Loss: "ce"},
+		{Model: "cnn", Input: []int{1, 12, 12}, Outputs: 4, Loss: "ce"},
+		{Model: "cnn", Input: []int{1, 12, 12}, Outputs: 4, Loss: "ce", Conv: "winograd"},
+	} {
+		m, err := Build(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs, err := m.Forks(3)
+		if err != nil || len(fs) != 3 {
+			t.Fatalf("%s: %d forks (%v), want 3", m.Describe(), len(fs), err)
+		}
+		w, _ := m.Init("default", 5)
+		const n, rows = 40, 10
+		x, labels := randomBatch(m, n, 7)
+		d := m.InDim()
+		grad := func(m *Model, r int) []float32 {
+			g := make([]float32, len(w))
+			m.Grad(&Ctx{Train: true}, w, g, x[r*rows*d:(r+1)*rows*d], rows, Target{Labels: labels[r*rows : (r+1)*rows]})
+			return g
+		}
+		want := make([][]float32, n/rows)
+		for r := range want {
+			want[r] = grad(m, r)
+		}
+		got := make([][]float32, n/rows)
+		var wg sync.WaitGroup
+		for r, f := range append([]*Model{m}, fs...) {
+			wg.Go(func() { got[r] = grad(f, r) })
+		}
+		wg.Wait()
+		for r := range want {
+			for i := range want[r] {
+				if math.Float32bits(got[r][i]) != math.Float32bits(want[r][i]) {
+					t.Fatalf("%s: rows %d: gradient %d = %v at the same time, %v alone", m.Describe(), r, i, got[r][i], want[r][i])
+				}
+			}
+		}
+	}
 }

@@ -284,6 +284,26 @@ func (m *Model) Buffers() []Buffer {
 	return bs
 }
 
+// Forks returns k copies of m built from its Spec, each with its own buffers and the same
+// parameter layout, that may evaluate disjoint rows of a batch at the same time as m and as
+// each other with m's bits (sam.Optimizer.SetForks: m-sharpness's chunks at once). It returns
+// nil when a pass depends on more than w and its rows: on batch statistics that it updates
+// (BatchNorm's running averages) or on random draws (dropout).
+func (m *Model) Forks(k int) ([]*Model, error) {
+	if len(m.Buffers()) > 0 || m.Spec.Dropout != 0 {
+		return nil, nil
+	}
+	var fs []*Model
+	for range k {
+		f, err := Build(m.Spec)
+		if err != nil {
+			return nil, err
+		}
+		fs = append(fs, f)
+	}
+	return fs, nil
+}
+
 // InDim is the number of input features per example.
 func (m *Model) InDim() int { return size(m.Spec.Input) }
 

@@ -76,6 +76,18 @@ func ParallelSlots(n, grain int, f func(slot, lo, hi int)) {
 	parallelRun(n, ChunkSize(n, grain), Threads(), slotRunner(f))
 }
 
+// ParallelSlotsOn is ParallelSlots on up to threads goroutines (the caller included) instead of
+// Threads(): for callers that run whole tasks of their own side by side, one per thread, with
+// Threads() set to 1 meanwhile so that the kernels inside each task stay on its thread. The
+// helpers are the same as the kernels' (already awake after a kernel call), so a task starts
+// within microseconds.
+func ParallelSlotsOn(threads, n, grain int, f func(slot, lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	parallelRun(n, ChunkSize(n, grain), max(threads, 1), slotRunner(f))
+}
+
 type slotRunner func(slot, lo, hi int)
 
 func (f slotRunner) run(slot, lo, hi int) { f(slot, lo, hi) }

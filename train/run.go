@@ -18,6 +18,7 @@ import (
 	"github.com/samgo/sam/nn"
 	"github.com/samgo/sam/optim"
 	"github.com/samgo/sam/sharpness"
+	"github.com/samgo/sam/tensor"
 )
 
 // Metrics is one line of metrics.jsonl, written at the end of each epoch (and after the last
@@ -181,21 +182,40 @@ func RunWith(rctx context.Context, c *Config, d *Data, o RunOptions) (*Result, e
 	ctx := &nn.Ctx{Train: true, Rng: rand.New(dropoutPCG)}
 	var epochCorrect int
 	ex := &nn.Examples{Model: m, Ctx: ctx} // the per-example view of ESAM's data selection and SAF
-	lossFn := func(w, g []float32, lo, hi int, second bool) float64 {
-		ctx.Second = second
-		t := nn.Target{Traj: ex.Traj.Rows(lo, hi, m.Spec.Outputs)}
-		if classify {
-			t.Labels = blab[lo:hi]
-		} else {
-			t.Y = by[lo*k : hi*k]
+	// pass is the loss on rows [lo,hi) of the batch, evaluated by model m in context ctx, its
+	// first passes' correct predictions counted into correct.
+	pass := func(m *nn.Model, ctx *nn.Ctx, correct *int) sam.Loss {
+		return func(w, g []float32, lo, hi int, second bool) float64 {
+			ctx.Second = second
+			t := nn.Target{Traj: ex.Traj.Rows(lo, hi, m.Spec.Outputs)}
+			if classify {
+				t.Labels = blab[lo:hi]
+			} else {
+				t.Y = by[lo*k : hi*k]
+			}
+			l, right := m.Grad(ctx, w, g, bx[lo*dim:hi*dim], hi-lo, t)
+			if !second {
+				*correct += right
+			}
+			return l
 		}
-		l, correct := m.Grad(ctx, w, g, bx[lo*dim:hi*dim], hi-lo, t)
-		if !second {
-			epochCorrect += correct
-		}
-		return l
 	}
-	lossFn = dp.accumulate(lossFn)
+	lossFn := dp.accumulate(pass(m, ctx, &epochCorrect))
+	// m-sharpness evaluates its chunks on the threads at once where the model allows it
+	// (nn.Model.Forks); not with accumulation, which is there to hold one micro-batch at a time.
+	var forkCorrect []int
+	if mc := samCfg.M; mc > 0 && mc < bs && dp.micro == 0 && tensor.Threads() > 1 {
+		ms, err := m.Forks(tensor.Threads() - 1)
+		if err != nil {
+			return nil, err
+		}
+		forkCorrect = make([]int, len(ms))
+		var forks []sam.Loss
+		for i, f := range ms {
+			forks = append(forks, pass(f, &nn.Ctx{Train: true}, &forkCorrect[i]))
+		}
+		opt.SetForks(forks)
+	}
 
 	pre := NewPreprocess(c, d) // saved with every checkpoint
 	start := time.Now()
@@ -244,6 +264,10 @@ func RunWith(rctx context.Context, c *Config, d *Data, o RunOptions) (*Result, e
 			ex.T.Y = by[:rows*k]
 		}
 		l, err := opt.StepExamples(w, rows, lossFn, ex, lr)
+		for i, c := range forkCorrect {
+			epochCorrect += c
+			forkCorrect[i] = 0
+		}
 		if err != nil {
 			stepErr = fmt.Errorf("%w at step %d (epoch %d, lr %g): loss %g; the last good weights are saved", ErrDiverged, step+1, step/perEpoch+1, lr, l)
 			break

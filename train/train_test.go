@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -235,6 +236,11 @@ func TestFullBatchMatchesReference(t *testing.T) {
 
 func trainDigits(t *testing.T, threads int, mutate func(c *Config)) *Result {
 	t.Helper()
+	return trainDigitsObserved(t, threads, mutate, Observer{})
+}
+
+func trainDigitsObserved(t *testing.T, threads int, mutate func(c *Config), obs Observer) *Result {
+	t.Helper()
 	c := &Config{Data: "digits", Task: "classification", Init: "default",
 		Model:     nn.Spec{Model: "mlp", Hidden: []int{32}, Activation: "relu", Loss: "ce", Dropout: 0.1},
 		Optimizer: optim.Config{Name: "sgd", Momentum: 0.9}, SAM: sam.Config{Rho: 0.05, M: 16},
@@ -252,26 +258,37 @@ func trainDigits(t *testing.T, threads int, mutate func(c *Config)) *Result {
 	}
 	prev := tensor.SetThreads(threads)
 	defer tensor.SetThreads(prev)
-	res, err := Run(c, d, "", "", Observer{})
+	res, err := Run(c, d, "", "", obs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return res
 }
 
-// TestDeterministicAcrossThreads: same config and seed give bit-identical weights on 1, 2 or 5 threads.
+// TestDeterministicAcrossThreads: same config and seed give bit-identical weights on 1, 2 or 5
+// threads: with dropout, and without it, where m-sharpness's chunks run on forks of the model
+// side by side (their first passes' correct predictions counted into the training accuracy).
 func TestDeterministicAcrossThreads(t *testing.T) {
-	a := trainDigits(t, 1, nil)
-	for _, th := range []int{2, 5} {
-		b := trainDigits(t, th, nil)
-		for i := range a.Weights {
-			if math.Float32bits(a.Weights[i]) != math.Float32bits(b.Weights[i]) {
-				t.Fatalf("threads=%d: weight %d differs: %g vs %g", th, i, a.Weights[i], b.Weights[i])
+	for name, mutate := range map[string]func(c *Config){"dropout": nil, "forks": func(c *Config) { c.Model.Dropout = 0 }} {
+		t.Run(name, func(t *testing.T) {
+			var accA, accB []float64 // the epochs' training accuracy, counted in the first passes
+			a := trainDigitsObserved(t, 1, mutate, Observer{Epoch: func(m Metrics) { accA = append(accA, *m.TrainAcc) }})
+			for _, th := range []int{2, 5} {
+				accB = nil
+				b := trainDigitsObserved(t, th, mutate, Observer{Epoch: func(m Metrics) { accB = append(accB, *m.TrainAcc) }})
+				if !slices.Equal(accA, accB) || len(accA) != 2 {
+					t.Fatalf("threads=%d: training accuracy by epoch %v, on one thread %v", th, accB, accA)
+				}
+				for i := range a.Weights {
+					if math.Float32bits(a.Weights[i]) != math.Float32bits(b.Weights[i]) {
+						t.Fatalf("threads=%d: weight %d differs: %g vs %g", th, i, a.Weights[i], b.Weights[i])
+					}
+				}
 			}
-		}
-	}
-	if *a.Summary.TestAcc < 0.6 { // a sanity check: chance is 0.1
-		t.Fatalf("digits MLP test accuracy %.3f after 2 epochs", *a.Summary.TestAcc)
+			if *a.Summary.TestAcc < 0.6 { // a sanity check: chance is 0.1
+				t.Fatalf("digits MLP test accuracy %.3f after 2 epochs", *a.Summary.TestAcc)
+			}
+		})
 	}
 }
 

@@ -213,16 +213,30 @@ func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64
 	for i := range ex.Idx { // one batch, seen again every step (SAF's memory: one "epoch" a step)
 		ex.Idx[i] = i
 	}
-	loss := func(w, g []float32, lo, hi int, second bool) float64 {
-		ctx.Second = second
-		tt := nn.Target{Traj: ex.Traj.Rows(lo, hi, spec.Outputs)}
-		if t.Labels != nil {
-			tt.Labels = t.Labels[lo:hi]
-		} else {
-			tt.Y = t.Y[lo*spec.Outputs : hi*spec.Outputs]
+	pass := func(m *nn.Model, ctx *nn.Ctx) sam.Loss {
+		return func(w, g []float32, lo, hi int, second bool) float64 {
+			ctx.Second = second
+			tt := nn.Target{Traj: ex.Traj.Rows(lo, hi, spec.Outputs)}
+			if t.Labels != nil {
+				tt.Labels = t.Labels[lo:hi]
+			} else {
+				tt.Y = t.Y[lo*spec.Outputs : hi*spec.Outputs]
+			}
+			l, _ := m.Grad(ctx, w, g, x[lo*m.InDim():hi*m.InDim()], hi-lo, tt)
+			return l
 		}
-		l, _ := m.Grad(ctx, w, g, x[lo*m.InDim():hi*m.InDim()], hi-lo, tt)
-		return l
+	}
+	loss := pass(m, ctx)
+	if sc.M > 0 && sc.M < batch && tensor.Threads() > 1 { // m-sharpness's chunks at once, as training runs them
+		ms, err := m.Forks(tensor.Threads() - 1)
+		if err != nil {
+			return nil, err
+		}
+		var forks []sam.Loss
+		for _, f := range ms {
+			forks = append(forks, pass(f, &nn.Ctx{Train: true}))
+		}
+		opt.SetForks(forks)
 	}
 	// With --augment each step copies the batch in and augments it, as training does.
 	aug, err := train.NewAugmenter(augment, spec.Input, seed)
