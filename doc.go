@@ -12,7 +12,8 @@
 // w itself is never perturbed: the second gradient is taken at a separate copy. ρ = 0 is exactly
 // the base optimizer at the cost of one pass. ASAM (Kwon et al., ICML 2021) scales ε element-wise
 // by T = |w|+η on weight spans, and m-sharpness (SAM paper §4.1) computes ε per chunk of m
-// examples and averages the chunks' g_SAM.
+// examples and averages the chunks' g_SAM; given forks of the loss (Optimizer.SetForks) it runs
+// the chunks side by side, one per thread, with the bits of one chunk after another.
 //
 // The SAM family. Each member (Config.Variant; "" is SAM) is one small file, member_NAME.go,
 // that registers a Member: its name, paper, settings (Param: flag, default, range, help) and a
