@@ -119,14 +119,15 @@ func (l *Conv2D) forward(w, x []float32, n int, relu bool, pool *Pool2D) []float
 		l.y = grow(l.y, n*l.Out*p)
 		l.yb = l.y
 	}
-	scratch := getScratch(tensor.Threads() * per)
+	threads := tensor.Threads() // read once: the scratch has a part per slot
+	scratch := getScratch(threads * per)
 	defer putScratch(scratch)
 	var b []float32
 	if !l.NoBias {
 		b = l.B.Of(w)
 	}
 	l.pw.Pack(false, l.Out, ckk, l.W.Of(w), ckk)
-	tensor.ParallelSlots(n, 1, func(slot, lo, hi int) {
+	tensor.ParallelSlotsOn(threads, n, 1, func(slot, lo, hi int) {
 		buf := (*scratch)[slot*per : (slot+1)*per]
 		cols := buf[:ckk*p]
 		var tmp []float32
@@ -566,9 +567,10 @@ func (l *Conv2D) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []floa
 		l.dx = grow(l.dx, n*in)
 		l.pw.Pack(true, ckk, l.Out, l.W.Of(w), ckk) // Wᵀ
 	}
-	scratch := getScratch(tensor.Threads() * ssz)
+	threads := tensor.Threads() // read once: the scratch has a part per slot
+	scratch := getScratch(threads * ssz)
 	defer putScratch(scratch)
-	tensor.ParallelSlots(groups, 1, func(slot, lo, hi int) {
+	tensor.ParallelSlotsOn(threads, groups, 1, func(slot, lo, hi int) {
 		buf := (*scratch)[slot*ssz : (slot+1)*ssz]
 		cols, d := buf[:ckk*ld], buf[ckk*ld:(ckk+l.Out)*ld]
 		var tmp []float32

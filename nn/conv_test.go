@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -339,5 +340,56 @@ func TestForks(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestThreadsChangeMidPass: SetThreads called by another goroutine while a pass runs (as
+// m-sharpness on forks does, beside the other trials of an in-process sweep) changes no bit and
+// never overruns the per-thread scratch that the pass sized by its own reading.
+func TestThreadsChangeMidPass(t *testing.T) {
+	defer tensor.SetThreads(tensor.SetThreads(2))
+	for _, spec := range []Spec{
+		{Model: "resnet", Input: []int{3, 8, 8}, Outputs: 4, Loss: "ce"},
+		{Model: "resnet", Input: []int{3, 8, 8}, Outputs: 4, Loss: "ce", Blocks: 2, Conv: "winograd"},
+	} {
+		m, err := Build(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, _ := m.Init("default", 3)
+		const n = 37
+		x, labels := randomBatch(m, n, 11)
+		grad := func() []float32 {
+			g := make([]float32, len(w))
+			m.Grad(&Ctx{Train: true}, w, g, x, n, Target{Labels: labels})
+			return g
+		}
+		want := grad()
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+					tensor.SetThreads(1 + 2*(i%2)) // 1, 3, 1, 3, …
+					runtime.Gosched()
+				}
+			}
+		})
+		for range 20 {
+			g := grad()
+			for i := range g {
+				if math.Float32bits(g[i]) != math.Float32bits(want[i]) {
+					close(stop)
+					wg.Wait()
+					t.Fatalf("%s: gradient %d = %v with the thread count changing, %v before", m.Describe(), i, g[i], want[i])
+				}
+			}
+		}
+		close(stop)
+		wg.Wait()
+		tensor.SetThreads(2)
 	}
 }

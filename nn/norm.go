@@ -169,9 +169,10 @@ func (l *BatchNorm) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []f
 	}
 	gs, nc := l.chunks(n)
 	seg := gs * l.hw // per thread: one chunk of a channel's x̂ and (masked) output gradient
-	scratch := getScratch(2 * tensor.Threads() * seg)
+	threads := tensor.Threads() // read once: the scratch has a part per slot
+	scratch := getScratch(2 * threads * seg)
 	defer putScratch(scratch)
-	tensor.ParallelSlots(l.c, 1, func(slot, lo, hi int) {
+	tensor.ParallelSlotsOn(threads, l.c, 1, func(slot, lo, hi int) {
 		buf := (*scratch)[2*slot*seg : 2*(slot+1)*seg]
 		xhb, dyb := buf[:seg], buf[seg:]
 		var tdy, tdyx float64              // channel ch's sums over its chunks

@@ -246,7 +246,8 @@ func (l *Conv2D) winoForward(w, x []float32, n int, relu bool, pool *Pool2D) []f
 	if pool != nil {
 		per += g.per*out + poolPad
 	}
-	scratch := getScratch(max(tensor.Threads()*per, 36*g.ldu))
+	threads := tensor.Threads() // read once: the scratch has a part per slot
+	scratch := getScratch(max(threads*per, 36*g.ldu))
 	defer putScratch(scratch)
 	work := *scratch
 	pk := winoPackPool.Get().(*[36]tensor.PackedA)
@@ -262,7 +263,7 @@ func (l *Conv2D) winoForward(w, x []float32, n int, relu bool, pool *Pool2D) []f
 	if nr%tensor.WinoLanes != 0 || l.c > kmax {
 		nr = 0 // the portable kernel's panels, or C beyond one k-block: rows, packed by the GEMM
 	}
-	tensor.ParallelSlots(chunks, 1, func(slot, lo, hi int) {
+	tensor.ParallelSlotsOn(threads, chunks, 1, func(slot, lo, hi int) {
 		buf := work[slot*per : (slot+1)*per]
 		v, m := buf[:36*l.c*g.ld], buf[36*l.c*g.ld:36*(l.c+l.Out)*g.ld]
 		for ci := lo; ci < hi; ci++ {
@@ -333,7 +334,8 @@ func (l *Conv2D) winoBackward(w, g []float32, dy []float32, n int, needDX bool) 
 	defer putScratch(partBuf)
 	parts := *partBuf
 	per := 36*(l.c+l.Out)*geo.ld + geo.per*out // each thread's V, Z and output gradients of a chunk
-	scratch := getScratch(max(tensor.Threads()*per, 36*geo.ldu))
+	threads := tensor.Threads() // read once: the scratch has a part per slot
+	scratch := getScratch(max(threads*per, 36*geo.ldu))
 	defer putScratch(scratch)
 	work := *scratch
 	var pk *[36]tensor.PackedA
@@ -344,7 +346,7 @@ func (l *Conv2D) winoBackward(w, g []float32, dy []float32, n int, needDX bool) 
 		l.winoPack(pk, work, w, &geo, true) // U in the threads' space, before they use it
 	}
 	full, last := l.laneTables(&geo, geo.per), l.laneTables(&geo, n-(chunks-1)*geo.per)
-	tensor.ParallelSlots(groups, 1, func(slot, lo, hi int) {
+	tensor.ParallelSlotsOn(threads, groups, 1, func(slot, lo, hi int) {
 		buf := work[slot*per : (slot+1)*per]
 		v, z := buf[:36*l.c*geo.ld], buf[36*l.c*geo.ld:36*(l.c+l.Out)*geo.ld]
 		d := buf[36*(l.c+l.Out)*geo.ld:]

@@ -77,10 +77,11 @@ func ParallelSlots(n, grain int, f func(slot, lo, hi int)) {
 }
 
 // ParallelSlotsOn is ParallelSlots on up to threads goroutines (the caller included) instead of
-// Threads(): for callers that run whole tasks of their own side by side, one per thread, with
-// Threads() set to 1 meanwhile so that the kernels inside each task stay on its thread. The
-// helpers are the same as the kernels' (already awake after a kernel call), so a task starts
-// within microseconds.
+// Threads(), so that a caller that sizes per-slot scratch by one reading of Threads() and passes
+// that reading here stays within it even when another goroutine calls SetThreads meanwhile. It
+// also serves callers that run whole tasks of their own side by side, one per thread, with
+// Threads() set to 1 meanwhile so that the kernels inside each task stay on its thread: the
+// helpers are the kernels' own (awake after a kernel call), so a task starts within microseconds.
 func ParallelSlotsOn(threads, n, grain int, f func(slot, lo, hi int)) {
 	if n <= 0 {
 		return
