@@ -168,7 +168,7 @@ func (l *BatchNorm) Backward(c *Ctx, w, g, dy []float32, n int, needDX bool) []f
 		l.dx = grow(l.dx, n*l.c*l.hw)
 	}
 	gs, nc := l.chunks(n)
-	seg := gs * l.hw // per thread: one chunk of a channel's x̂ and (masked) output gradient
+	seg := gs * l.hw            // per thread: one chunk of a channel's x̂ and (masked) output gradient
 	threads := tensor.Threads() // read once: the scratch has a part per slot
 	scratch := getScratch(2 * threads * seg)
 	defer putScratch(scratch)

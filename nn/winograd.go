@@ -334,7 +334,7 @@ func (l *Conv2D) winoBackward(w, g []float32, dy []float32, n int, needDX bool) 
 	defer putScratch(partBuf)
 	parts := *partBuf
 	per := 36*(l.c+l.Out)*geo.ld + geo.per*out // each thread's V, Z and output gradients of a chunk
-	threads := tensor.Threads() // read once: the scratch has a part per slot
+	threads := tensor.Threads()                // read once: the scratch has a part per slot
 	scratch := getScratch(max(threads*per, 36*geo.ldu))
 	defer putScratch(scratch)
 	work := *scratch
