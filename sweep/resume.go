@@ -19,7 +19,7 @@ func CheckpointName(id string) string { return id + ".checkpoint.safetensors" }
 // runCheckpointed trains trial t with its checkpoint in D/trials, resuming it when it is there.
 func runCheckpointed(ctx context.Context, o Options, t Trial, c *train.Config, d *train.Data, obs train.Observer) (*train.Result, error) {
 	path := filepath.Join(o.Out, TrialsDir, CheckpointName(t.ID))
-	ro := train.RunOptions{Observer: obs, Checkpoint: path, CheckpointEvery: o.CheckpointEvery}
+	ro := train.RunOptions{Observer: obs, Checkpoint: path, CheckpointEvery: o.CheckpointEvery, Shared: o.shared}
 	if _, err := os.Stat(path); err == nil {
 		st, err := train.LoadTrainState(path)
 		if err != nil {

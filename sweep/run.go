@@ -33,6 +33,7 @@ type Options struct {
 	// CheckpointEvery writes a trial's training state to D/trials/CheckpointName(id) every this
 	// many steps (0: only when ctx ends); a rerun resumes it. Not with TrainFunc.
 	CheckpointEvery int
+	shared          bool // several workers: the trials share the process's threads (train.RunOptions.Shared)
 }
 
 // Record is the content of trials/<id>.json.
@@ -233,6 +234,7 @@ func runTrials(ctx context.Context, s *Spec, p *pool, ts []Trial, o Options) err
 	if threads <= 0 {
 		threads = max(1, runtime.NumCPU()/workers)
 	}
+	o.shared = workers > 1
 	if o.Log != nil && len(ts) > 0 {
 		shard := ""
 		if o.Shards > 1 {

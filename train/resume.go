@@ -59,6 +59,11 @@ type RunOptions struct {
 	Resume *TrainState
 	// Args are stored in the checkpoint as they are (the command line, for the caller's checks).
 	Args []string
+	// Shared tells that other runs in this process use the kernels' threads at the same time
+	// (an in-process sweep's trials): m-sharpness then keeps its chunks one after another, as
+	// running them side by side sets the whole process's threads to 1 meanwhile
+	// (sam.Optimizer.SetForks). The bits are the same either way.
+	Shared bool
 }
 
 // TrainState is the full state of a run between two steps, as a checkpoint holds it: the model

@@ -202,9 +202,10 @@ func RunWith(rctx context.Context, c *Config, d *Data, o RunOptions) (*Result, e
 	}
 	lossFn := dp.accumulate(pass(m, ctx, &epochCorrect))
 	// m-sharpness evaluates its chunks on the threads at once where the model allows it
-	// (nn.Model.Forks); not with accumulation, which is there to hold one micro-batch at a time.
+	// (nn.Model.Forks); not with accumulation, which is there to hold one micro-batch at a time,
+	// nor beside other runs of this process (RunOptions.Shared).
 	var forkCorrect []int
-	if mc := samCfg.M; mc > 0 && mc < bs && dp.micro == 0 && tensor.Threads() > 1 {
+	if mc := samCfg.M; mc > 0 && mc < bs && dp.micro == 0 && tensor.Threads() > 1 && !o.Shared {
 		ms, err := m.Forks(tensor.Threads() - 1)
 		if err != nil {
 			return nil, err
