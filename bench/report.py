@@ -284,18 +284,19 @@ if group("wrn"):
               "strided ones) as Winograd F(4×4, 3×3).")
 if group("wrnaug"):
     print("\n## Augmentation cost (this project, SAM steps, all cores)\n")
-    best_aug = max(r["steps_per_sec"] for r in group("wrnaug") + group("wrn", rho=0.05))
+    best_aug = max(r["steps_per_sec"] for r in group("wrnaug") + group("wrn", rho=0.05) + group("wrnwino", rho=0.05))
     if group("augbatch"):
         ns = min(r["ns_per_batch"] for r in group("augbatch"))
         print("Augmenting a batch (`go test ./train -bench Augment`, crop+flip+cutout of 128 images of 3×32×32) takes %.2f ms, "
               "so %.3f ms for a batch of 32: %.3f%% of the fastest WideResNet-16-4 SAM step of batch 32 measured here (%.2f s).\n"
               % (ns / 1e6, ns / 4e6, 100 * ns / 4e9 * best_aug, 1 / best_aug))
-    for r in group("augstep"):
+    if group("augstep"):
         print("Alternating single SAM steps of the smallest WideResNet, WRN-10-1 (batch 32 of 3×32×32, where augmentation weighs "
               "most), with and without crop+flip+cutout (`go test ./train -bench AugmentOverhead -benchtime 20x`, the fastest "
-              "of 20 steps each): %.1f ms plain, %.1f ms augmented, overhead %+.2f%%.\n"
-              % (r["plain_us"] / 1e3, r["augmented_us"] / 1e3, r["overhead_pct"]))
-    print("Whole `sam bench` runs of WideResNet-16-4 (batch 32, 3 steps), alternating with and without `--augment` three times, "
+              "of 20 steps each), round by round: %s.\n" % "; ".join(
+                  "%.1f ms plain, %.1f ms augmented, overhead %+.2f%%" % (r["plain_us"] / 1e3, r["augmented_us"] / 1e3, r["overhead_pct"])
+                  for r in group("augstep")))
+    print("Whole `sam bench` runs of WideResNet-16-4 (batch 32, 6 steps), alternating with and without `--augment` three times a round, "
           "cannot resolve a cost that small: on this shared VM (other jobs ran during the measurement) their rates vary far more "
           "from run to run.\n")
     print("| flags | steps/s (best of %d) | step time ÷ without augmentation |" % len([r for r in group("wrnaug") if not r.get("augment")]))
