@@ -33,6 +33,7 @@ type benchResult struct {
 	Augment        string  `json:"augment,omitempty"`
 	Conv           string  `json:"conv,omitempty"` // --conv winograd (step_gflop still counts the direct convolution's work)
 	Threads        int     `json:"threads"`
+	Forks          int     `json:"forks,omitempty"` // --m: the model's copies that run chunks beside the model's own (SetForks)
 	StepsPerSec    float64 `json:"steps_per_sec"`
 	ExamplesPerSec float64 `json:"examples_per_sec"`
 	GFLOPs         float64 `json:"gflops"`
@@ -227,12 +228,12 @@ func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64
 		}
 	}
 	loss := pass(m, ctx)
+	var forks []sam.Loss
 	if sc.M > 0 && sc.M < batch && tensor.Threads() > 1 { // m-sharpness's chunks at once, as training runs them
 		ms, err := m.Forks(tensor.Threads() - 1)
 		if err != nil {
 			return nil, err
 		}
-		var forks []sam.Loss
 		for _, f := range ms {
 			forks = append(forks, pass(f, &nn.Ctx{Train: true}))
 		}
@@ -288,7 +289,7 @@ func bench(spec nn.Spec, init string, oc optim.Config, sc sam.Config, lr float64
 		}
 	}
 	return &benchResult{Model: spec.Model, Parameters: m.Layout.Size(), Batch: batch, Opt: oc.Name, Rho: sc.Rho, Variant: variant,
-		Augment: strings.Join(augs, ","), Conv: spec.Conv, Threads: tensor.Threads(), StepsPerSec: float64(steps) / sec,
+		Augment: strings.Join(augs, ","), Conv: spec.Conv, Threads: tensor.Threads(), Forks: len(forks), StepsPerSec: float64(steps) / sec,
 		ExamplesPerSec: float64(steps*batch) / sec, GFLOPs: stepFlops * float64(steps) / sec / 1e9,
 		Passes: passes, StepGFLOP: stepFlops / 1e9}, nil
 }

@@ -208,6 +208,23 @@ func TestBench(t *testing.T) {
 	if code, _, stderr := runSam(t, "bench", "--batch", "0"); code != 2 || !strings.Contains(stderr, "--batch") {
 		t.Fatalf("exit %d, %q", code, stderr)
 	}
+	// m-sharpness: the forks that run its chunks side by side, one per further thread; none on
+	// one thread or with dropout (the model's random draws).
+	for _, c := range []struct {
+		args  []string
+		forks float64
+	}{{[]string{"--threads", "3"}, 2}, {[]string{"--threads", "1"}, 0}, {[]string{"--threads", "3", "--dropout", "0.1"}, 0}} {
+		args := append([]string{"bench", "--model", "mlp", "--hidden", "16", "--input", "8", "--classes", "3", "--batch", "8",
+			"--steps", "3", "--opt", "sgd", "--rho", "0.05", "--m", "2"}, c.args...)
+		code, stdout, stderr := runSam(t, args...)
+		var r map[string]any
+		if code != 0 || json.Unmarshal([]byte(stdout), &r) != nil {
+			t.Fatalf("%v: exit %d: %s %s", c.args, code, stdout, stderr)
+		}
+		if got, _ := r["forks"].(float64); got != c.forks {
+			t.Fatalf("%v: forks %v, want %v: %s", c.args, r["forks"], c.forks, stdout)
+		}
+	}
 }
 
 // TestBenchFLOPs: sam bench's FLOP count of a step (an MLP 8-16-3 has 8·16 + 16·3 = 176
