@@ -3,6 +3,7 @@ package sam_test
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/optimize"
@@ -11,6 +12,7 @@ import (
 	"github.com/samgo/sam"
 	"github.com/samgo/sam/optim"
 	"github.com/samgo/sam/param"
+	"github.com/samgo/sam/tensor"
 )
 
 // linearData is the seed's linear regression: y = 2x₁ − x₂ + 0.5 plus a little noise, 16 examples.
@@ -64,6 +66,38 @@ func Example_linearRegression() {
 	fmt.Printf("w = (%.2f, %.2f), b = %.2f, loss %.4f\n", w[0], w[1], w[2], loss(w, make([]float32, 3), 0, len(y), false))
 	// Output:
 	// w = (2.01, -1.00), b = 0.50, loss 0.0012
+}
+
+// ExampleOptimizer_SetForks runs m-sharpness (chunks of 4 examples, each with its own ε) with its
+// chunks side by side on two threads. linearLoss keeps no state of its own, so the same function
+// serves as the fork; a model that keeps buffers needs one copy per fork (nn.Model.Forks). The
+// weights are the same, bit for bit, as with the chunks one after another.
+func ExampleOptimizer_SetForks() {
+	x, y := linearData()
+	var layout param.Layout
+	layout.Add("w", param.Weight, 2)
+	layout.Add("b", param.Bias, 1)
+	fit := func(threads int, forks []sam.Loss) []float32 {
+		defer tensor.SetThreads(tensor.SetThreads(threads))
+		opt, err := sam.New(&optim.SGD{Momentum: 0.9}, &layout, sam.Config{Rho: 0.05, M: 4})
+		if err != nil {
+			panic(err)
+		}
+		opt.SetForks(forks)
+		w := make([]float32, layout.Size())
+		for step := range 200 {
+			if _, err := opt.Step(w, len(y), linearLoss(x, y), 0.05*math.Pow(0.97, float64(step))); err != nil {
+				panic(err)
+			}
+		}
+		return w
+	}
+	one := fit(1, nil)
+	two := fit(2, []sam.Loss{linearLoss(x, y)})
+	same := slices.EqualFunc(one, two, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) })
+	fmt.Printf("w = (%.2f, %.2f), b = %.2f; the same bits on two threads: %v\n", two[0], two[1], two[2], same)
+	// Output:
+	// w = (2.01, -1.00), b = 0.50; the same bits on two threads: true
 }
 
 // tanhNet is a custom model, y = Σⱼ aⱼ·tanh(uⱼx + cⱼ) + d with 8 hidden units, fitted to
