@@ -135,7 +135,7 @@ func (f *trainFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.p, "p", "2", "norm of SAM's neighbourhood: a number > 1, or inf")
 	fl.BoolVar(&f.adaptive, "adaptive", false, "ASAM (Kwon et al. 2021): scale ε by |w|+η on weight tensors; use a larger ρ (0.5–2)")
 	fl.Float64Var(&f.eta, "eta", 0.01, "ASAM η")
-	fl.IntVar(&f.m, "m", 0, "m-sharpness: compute ε and the SAM gradient per chunk of m examples and average them (0 = whole batch)")
+	fl.IntVar(&f.m, "m", 0, "m-sharpness: compute ε and the SAM gradient per chunk of m examples and average them (0 = whole batch); without BatchNorm or dropout the chunks run side by side on the threads, with the same bits")
 	fl.StringVar(&f.variant, "variant", "sam", "member of the SAM family: "+memberList())
 	fl.IntVar(&f.ascentSteps, "ascent-steps", 1, "multi-step ascent: k projected steps of size ρ/k to find ε (SAM paper App. C)")
 	f.params = map[string]*float64{}
