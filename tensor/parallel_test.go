@@ -104,3 +104,30 @@ func TestParallelPanic(t *testing.T) {
 		t.Fatalf("after panic: %d chunks", len(got))
 	}
 }
+
+// TestParallelSlotsOn: every item exactly once, each slot below the thread count given, whatever
+// SetThreads says (here 1, as while m-sharpness's chunks run side by side).
+func TestParallelSlotsOn(t *testing.T) {
+	defer SetThreads(SetThreads(1))
+	for _, threads := range []int{0, 1, 2, 5} {
+		const n = 1000
+		var seen [n]atomic.Int32
+		var bad atomic.Int32
+		ParallelSlotsOn(threads, n, 7, func(slot, lo, hi int) {
+			if slot < 0 || slot >= max(threads, 1) {
+				bad.Store(int32(slot) + 1)
+			}
+			for i := lo; i < hi; i++ {
+				seen[i].Add(1)
+			}
+		})
+		if b := bad.Load(); b != 0 {
+			t.Fatalf("threads=%d: slot %d", threads, b-1)
+		}
+		for i := range seen {
+			if c := seen[i].Load(); c != 1 {
+				t.Fatalf("threads=%d: item %d ran %d times", threads, i, c)
+			}
+		}
+	}
+}
